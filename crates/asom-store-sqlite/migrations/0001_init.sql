@@ -1,0 +1,78 @@
+-- asom embedded store, schema 1. Shipped migrations never change; add a new file.
+
+CREATE TABLE tenants (
+    id         INTEGER PRIMARY KEY,
+    slug       TEXT NOT NULL UNIQUE,
+    origin     TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+
+-- Public keys that sign (active) or have signed a tenant's checkpoints.
+CREATE TABLE log_keys (
+    tenant     INTEGER NOT NULL REFERENCES tenants(id),
+    verifier   TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    active     INTEGER NOT NULL,
+    PRIMARY KEY (tenant, verifier)
+);
+
+CREATE TABLE principals (
+    tenant INTEGER NOT NULL REFERENCES tenants(id),
+    slug   TEXT NOT NULL,
+    body   TEXT NOT NULL, -- the principal as JSON
+    PRIMARY KEY (tenant, slug)
+);
+
+-- Tokens are stored as the SHA-256 of their secret, never the secret.
+CREATE TABLE tokens (
+    id         TEXT PRIMARY KEY,
+    digest     TEXT NOT NULL UNIQUE,
+    tenant     INTEGER NOT NULL REFERENCES tenants(id),
+    principal  TEXT NOT NULL,
+    label      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+-- The ledger. Keys pack the tenant and the position into one integer
+-- (tenant << 40 | index for entries, tenant << 42 | node position for nodes),
+-- so each table is one B-tree in log order and a whole-log scan is sequential.
+CREATE TABLE entries (
+    key        INTEGER PRIMARY KEY,
+    tenant     INTEGER NOT NULL,
+    id         BLOB NOT NULL,    -- SHA-256 of body
+    content_id BLOB NOT NULL,    -- SHA-256 of the submission; idempotency key
+    kind       TEXT NOT NULL,
+    body       BLOB NOT NULL     -- RFC 8785 canonical JSON, exactly as hashed
+);
+CREATE UNIQUE INDEX entries_by_content ON entries (tenant, content_id);
+CREATE INDEX entries_by_id ON entries (tenant, id);
+
+-- Every complete subtree hash, keyed by creation (post-)order.
+CREATE TABLE nodes (
+    key  INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL
+);
+
+CREATE TABLE checkpoints (
+    tenant     INTEGER NOT NULL,
+    size       INTEGER NOT NULL,
+    root       BLOB NOT NULL,
+    note       TEXT NOT NULL,    -- C2SP signed note
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, size)
+) WITHOUT ROWID;
+
+-- The ledger is append-only, also for anyone holding a SQL prompt.
+CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER entries_append_only_d BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER nodes_append_only_u BEFORE UPDATE ON nodes
+    BEGIN SELECT RAISE(ABORT, 'ledger nodes are append-only'); END;
+CREATE TRIGGER nodes_append_only_d BEFORE DELETE ON nodes
+    BEGIN SELECT RAISE(ABORT, 'ledger nodes are append-only'); END;
+CREATE TRIGGER checkpoints_append_only_u BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;

@@ -1,0 +1,899 @@
+//! asom's embedded store: one SQLite database in WAL mode.
+//!
+//! Durability: `journal_mode=WAL` and `synchronous=FULL`, so a transaction
+//! whose commit has returned is on disk (the WAL is fsynced at every commit)
+//! and survives a crash or power loss. An append is acknowledged only after
+//! its commit returns.
+//!
+//! Group commit: every write goes through one writer thread that owns the
+//! write connection. It takes the first queued request, drains whatever else
+//! is queued (up to [`MAX_BATCH_ENTRIES`]), and commits all of it in one
+//! transaction with one fsync and, per tenant, one signed checkpoint. Under
+//! load, concurrent writers therefore share the cost of the fsync and the
+//! signature; alone, a writer pays it by itself.
+//!
+//! Several processes may open the same file (two CLI commands in one CI job):
+//! each transaction is `BEGIN IMMEDIATE` and re-reads the log's size and right
+//! edge, so the database sequences appends and no process works from a stale
+//! view. Before signing, the writer recomputes the previous root from the
+//! stored right edge and refuses to sign if it differs from the last signed
+//! checkpoint ([`StoreError::Fork`]).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use asom_core::principal::Principal;
+use asom_ledger::Hash;
+use asom_ledger::checkpoint::Checkpoint;
+use asom_ledger::merkle::{Frontier, NodeId, leaf_hash};
+use asom_ledger::note::{NoteSigner, NoteVerifier};
+use asom_store::{
+    Appended, ContentId, LogKey, LogVisitor, NewEntry, Result, Store, StoreError, StoredCheckpoint,
+    StoredEntry, Tenant, TokenRecord, build_entry_bytes,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
+
+/// Most entries one transaction takes from the queue.
+pub const MAX_BATCH_ENTRIES: usize = 16_384;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// Entry keys are `tenant << ENTRY_SHIFT | index`: 2^40 entries per tenant.
+const ENTRY_SHIFT: u32 = 40;
+/// Node keys are `tenant << NODE_SHIFT | position`: positions stay below 2^41.
+const NODE_SHIFT: u32 = 42;
+/// Tenant ids must fit in the bits the node key leaves.
+const MAX_TENANT_ID: i64 = (1 << (63 - NODE_SHIFT)) - 1;
+
+/// A source of RFC 3339 UTC timestamps; tests pin it.
+pub type Clock = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The system clock, millisecond precision, UTC, `Z` suffix.
+#[must_use]
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let now = time::OffsetDateTime::now_utc();
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        now.format(&format).expect("a UTC time always formats")
+    })
+}
+
+type Signers = Arc<RwLock<HashMap<String, Arc<NoteSigner>>>>;
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<Option<Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    signers: Signers,
+}
+
+type Exec = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Job {
+    Append { tenant: String, entries: Vec<NewEntry>, reply: SyncSender<Result<Vec<Appended>>> },
+    Exec(Exec),
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Backend(format!("opening {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(backend)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(backend)?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Invalid(format!(
+            "this database has schema version {version}, newer than this asom ({}) understands; upgrade asom",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {}: {e}", i + 1)))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, runs migrations,
+    /// and starts the writer thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with_clock(path, system_clock())
+    }
+
+    /// Like [`SqliteStore::open`] with a given clock.
+    pub fn open_with_clock(path: impl AsRef<Path>, clock: Clock) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open_connection(&path)?;
+        migrate(&mut conn)?;
+        let signers: Signers = Arc::default();
+        let (tx, rx) = mpsc::channel();
+        let writer_signers = Arc::clone(&signers);
+        let writer = std::thread::Builder::new()
+            .name("asom-sqlite-writer".into())
+            .spawn(move || Writer { conn, signers: writer_signers, clock }.run(&rx))
+            .map_err(|e| StoreError::Backend(format!("starting the writer thread: {e}")))?;
+        Ok(Self {
+            path,
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+            signers,
+        })
+    }
+
+    /// Where the database file is.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        let guard = self.jobs.lock().expect("job queue lock");
+        let sender = guard.as_ref().ok_or_else(|| StoreError::Backend("the store is closed".into()))?;
+        sender.send(job).map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))
+    }
+
+    /// Runs `f` on the writer connection, inside the writer thread.
+    fn write<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::Exec(Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        })))?;
+        answer.recv().map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
+    }
+
+    /// Runs `f` on a pooled read connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().expect("reader pool lock").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().expect("reader pool lock");
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Stops the writer after the queued work is done. Dropping the store does the same.
+    pub fn close(&self) {
+        self.jobs.lock().expect("job queue lock").take();
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn tenant_id(conn: &Connection, slug: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM tenants WHERE slug = ?1")
+        .and_then(|mut s| s.query_row([slug], |r| r.get(0)).optional())
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::NotFound { what: format!("tenant {slug:?}") })
+}
+
+fn hash_from(blob: &[u8], what: impl FnOnce() -> String) -> Result<Hash> {
+    let arr: [u8; 32] = blob.try_into().map_err(|_| StoreError::Corrupt(format!("{} is not 32 bytes", what())))?;
+    Ok(Hash(arr))
+}
+
+fn latest_checkpoint(conn: &Connection, tenant: i64, slug: &str) -> Result<StoredCheckpoint> {
+    conn.prepare_cached("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size DESC LIMIT 1")
+        .and_then(|mut s| {
+            s.query_row([tenant], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))
+                .optional()
+        })
+        .map_err(backend)?
+        .map(|(size, root, note)| {
+            Ok(StoredCheckpoint {
+                size: size as u64,
+                root: hash_from(&root, || format!("checkpoint root of tenant {slug:?}"))?,
+                note,
+            })
+        })
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt(format!("tenant {slug:?} has no signed checkpoint")))
+}
+
+fn read_nodes(conn: &Connection, tenant: i64, ids: &[NodeId]) -> Result<Vec<Hash>> {
+    let mut stmt = conn.prepare_cached("SELECT hash FROM nodes WHERE key = ?1").map_err(backend)?;
+    ids.iter()
+        .map(|id| {
+            let key = (tenant << NODE_SHIFT) | id.position() as i64;
+            let blob: Option<Vec<u8>> = stmt.query_row([key], |r| r.get(0)).optional().map_err(backend)?;
+            let blob = blob.ok_or_else(|| StoreError::NotFound {
+                what: format!("tree node level {} index {}", id.level, id.index),
+            })?;
+            hash_from(&blob, || format!("tree node level {} index {}", id.level, id.index))
+        })
+        .collect()
+}
+
+struct ConnNodes<'a> {
+    conn: &'a Connection,
+    tenant: i64,
+}
+
+impl asom_ledger::merkle::NodeReader for ConnNodes<'_> {
+    type Error = StoreError;
+    fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        read_nodes(self.conn, self.tenant, ids)
+    }
+}
+
+fn row_to_entry(tenant: i64, r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Vec<u8>, Vec<u8>, String, Vec<u8>)> {
+    let _ = tenant;
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_stored_entry(row: (i64, Vec<u8>, Vec<u8>, String, Vec<u8>)) -> Result<StoredEntry> {
+    let (key, id, content_id, kind, bytes) = row;
+    let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
+    Ok(StoredEntry {
+        index,
+        id: hash_from(&id, || format!("id of entry {index}"))?,
+        content_id: ContentId(hash_from(&content_id, || format!("content id of entry {index}"))?),
+        kind,
+        bytes,
+    })
+}
+
+const ENTRY_COLUMNS: &str = "key, id, content_id, kind, body";
+
+struct Writer {
+    conn: Connection,
+    signers: Signers,
+    clock: Clock,
+}
+
+struct PendingAppend {
+    tenant: String,
+    entries: Vec<NewEntry>,
+    reply: SyncSender<Result<Vec<Appended>>>,
+}
+
+impl Writer {
+    fn run(mut self, jobs: &Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut appends = Vec::new();
+            let mut queued = 0usize;
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Exec(f) => {
+                        // Keep order: commit what is batched before running the closure.
+                        self.commit_appends(std::mem::take(&mut appends));
+                        queued = 0;
+                        f(&mut self.conn);
+                    }
+                    Job::Append { tenant, entries, reply } => {
+                        queued += entries.len();
+                        appends.push(PendingAppend { tenant, entries, reply });
+                    }
+                }
+                if queued < MAX_BATCH_ENTRIES {
+                    next = jobs.try_recv().ok();
+                }
+            }
+            self.commit_appends(appends);
+        }
+    }
+
+    /// Commits a batch of appends in one transaction; every caller gets its answer.
+    fn commit_appends(&mut self, appends: Vec<PendingAppend>) {
+        if appends.is_empty() {
+            return;
+        }
+        match self.try_commit(&appends) {
+            Ok(results) => {
+                for (pending, result) in appends.into_iter().zip(results) {
+                    let _ = pending.reply.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                tracing::error!(error = %message, "append batch rolled back");
+                for pending in appends {
+                    let _ = pending.reply.send(Err(match &e {
+                        StoreError::Fork { tenant, size, computed, signed } if *tenant == pending.tenant => {
+                            StoreError::Fork { tenant: tenant.clone(), size: *size, computed: *computed, signed: *signed }
+                        }
+                        _ => StoreError::Backend(format!("the batch this append was in failed: {message}")),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn try_commit(&mut self, appends: &[PendingAppend]) -> Result<Vec<Result<Vec<Appended>>>> {
+        let now = (self.clock)();
+        let signers = self.signers.read().expect("signer lock").clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+        let mut results: Vec<Option<Result<Vec<Appended>>>> = (0..appends.len()).map(|_| None).collect();
+        let mut tenants: Vec<&str> = appends.iter().map(|a| a.tenant.as_str()).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        for slug in tenants {
+            let tenant = match tenant_id(&tx, slug) {
+                Ok(id) => id,
+                Err(e) => {
+                    for (i, a) in appends.iter().enumerate() {
+                        if a.tenant == slug {
+                            results[i] = Some(Err(StoreError::NotFound { what: format!("tenant {slug:?}") }));
+                        }
+                    }
+                    if matches!(e, StoreError::NotFound { .. }) {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(signer) = signers.get(slug) else {
+                for (i, a) in appends.iter().enumerate() {
+                    if a.tenant == slug {
+                        results[i] = Some(Err(StoreError::NoSigner { tenant: slug.to_owned() }));
+                    }
+                }
+                continue;
+            };
+            let last = latest_checkpoint(&tx, tenant, slug)?;
+            let mut frontier = Frontier::load(&ConnNodes { conn: &tx, tenant }, last.size)?;
+            let computed = frontier.root();
+            if computed != last.root {
+                return Err(StoreError::Fork { tenant: slug.to_owned(), size: last.size, computed, signed: last.root });
+            }
+            let mut seen: HashMap<ContentId, Appended> = HashMap::new();
+            let mut fresh: Vec<(usize, usize)> = Vec::new();
+            {
+                let mut find = tx
+                    .prepare_cached("SELECT key, id FROM entries WHERE tenant = ?1 AND content_id = ?2")
+                    .map_err(backend)?;
+                let mut insert_entry = tx
+                    .prepare_cached(
+                        "INSERT INTO entries (key, tenant, id, content_id, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(backend)?;
+                let mut insert_node = tx.prepare_cached("INSERT INTO nodes (key, hash) VALUES (?1, ?2)").map_err(backend)?;
+                for (ai, a) in appends.iter().enumerate() {
+                    if a.tenant != slug {
+                        continue;
+                    }
+                    let mut out = Vec::with_capacity(a.entries.len());
+                    for (ei, e) in a.entries.iter().enumerate() {
+                        let cid = e.content_id();
+                        if let Some(prev) = seen.get(&cid) {
+                            out.push(Appended { duplicate: true, ..prev.clone() });
+                            continue;
+                        }
+                        let existing: Option<(i64, Vec<u8>)> = find
+                            .query_row(params![tenant, cid.0.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                            .map_err(backend)?;
+                        if let Some((key, id)) = existing {
+                            let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
+                            let appended = Appended {
+                                index,
+                                id: hash_from(&id, || format!("id of entry {index}"))?,
+                                content_id: cid,
+                                duplicate: true,
+                                checkpoint_size: 0,
+                            };
+                            seen.insert(cid, Appended { duplicate: false, ..appended.clone() });
+                            out.push(appended);
+                            continue;
+                        }
+                        let index = frontier.size();
+                        if index >= 1 << ENTRY_SHIFT {
+                            return Err(StoreError::Invalid(format!("tenant {slug:?}'s log is full (2^40 entries)")));
+                        }
+                        let bytes = build_entry_bytes(slug, &now, e);
+                        let id = Hash::of(&bytes);
+                        insert_entry
+                            .execute(params![
+                                (tenant << ENTRY_SHIFT) | index as i64,
+                                tenant,
+                                id.as_bytes().as_slice(),
+                                cid.0.as_bytes().as_slice(),
+                                e.kind(),
+                                bytes,
+                            ])
+                            .map_err(backend)?;
+                        let mut node_err = None;
+                        frontier.append(leaf_hash(&bytes), |node, hash| {
+                            if node_err.is_none() {
+                                let key = (tenant << NODE_SHIFT) | node.position() as i64;
+                                if let Err(e) = insert_node.execute(params![key, hash.as_bytes().as_slice()]) {
+                                    node_err = Some(e);
+                                }
+                            }
+                        });
+                        if let Some(e) = node_err {
+                            return Err(backend(e));
+                        }
+                        let appended = Appended { index, id, content_id: cid, duplicate: false, checkpoint_size: 0 };
+                        seen.insert(cid, appended.clone());
+                        fresh.push((ai, ei));
+                        out.push(appended);
+                    }
+                    results[ai] = Some(Ok(out));
+                }
+            }
+            let size = frontier.size();
+            if size != last.size {
+                let checkpoint = Checkpoint { origin: signer.name().to_owned(), size, root: frontier.root(), extensions: Vec::new() };
+                let note = checkpoint
+                    .sign(signer)
+                    .map_err(|e| StoreError::Invalid(format!("signing the checkpoint of tenant {slug:?}: {e}")))?;
+                tx.prepare_cached("INSERT INTO checkpoints (tenant, size, root, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                    .and_then(|mut s| s.execute(params![tenant, size as i64, checkpoint.root.as_bytes().as_slice(), note, now]))
+                    .map_err(backend)?;
+            }
+            for (i, a) in appends.iter().enumerate() {
+                if a.tenant == slug
+                    && let Some(Ok(list)) = &mut results[i]
+                {
+                    for appended in list {
+                        appended.checkpoint_size = size;
+                    }
+                }
+            }
+            let _ = fresh;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(results.into_iter().map(|r| r.expect("every append has a result")).collect())
+    }
+}
+
+fn signers_for_create(signers: &Signers, slug: &str, signer: Arc<NoteSigner>) {
+    signers.write().expect("signer lock").insert(slug.to_owned(), signer);
+}
+
+impl Store for SqliteStore {
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    fn create_tenant(&self, tenant: &Tenant, signer: Arc<NoteSigner>, now: &str) -> Result<StoredCheckpoint> {
+        if signer.name() != tenant.origin {
+            return Err(StoreError::Invalid(format!(
+                "the log key is named {:?} but the tenant's origin is {:?}; they must be the same",
+                signer.name(),
+                tenant.origin
+            )));
+        }
+        let tenant = tenant.clone();
+        let now = now.to_owned();
+        let key_signer = Arc::clone(&signer);
+        let checkpoint = self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT id FROM tenants WHERE slug = ?1 OR origin = ?2", [&tenant.slug, &tenant.origin], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            if exists.is_some() {
+                return Err(StoreError::AlreadyExists { what: format!("tenant {:?} (or its origin {:?})", tenant.slug, tenant.origin) });
+            }
+            let next: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tenants", [], |r| r.get(0)).map_err(backend)?;
+            if next > MAX_TENANT_ID {
+                return Err(StoreError::Invalid("too many tenants in one embedded store".into()));
+            }
+            tx.execute(
+                "INSERT INTO tenants (id, slug, origin, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![next, tenant.slug, tenant.origin, now],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO log_keys (tenant, verifier, created_at, active) VALUES (?1, ?2, ?3, 1)",
+                params![next, key_signer.verifier().to_string(), now],
+            )
+            .map_err(backend)?;
+            let empty = Checkpoint {
+                origin: tenant.origin.clone(),
+                size: 0,
+                root: asom_ledger::merkle::empty_root(),
+                extensions: Vec::new(),
+            };
+            let note = empty.sign(&key_signer).map_err(|e| StoreError::Invalid(format!("signing the first checkpoint: {e}")))?;
+            tx.execute(
+                "INSERT INTO checkpoints (tenant, size, root, note, created_at) VALUES (?1, 0, ?2, ?3, ?4)",
+                params![next, empty.root.as_bytes().as_slice(), note, now],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(StoredCheckpoint { size: 0, root: empty.root, note })
+        })?;
+        signers_for_create(&self.signers, &self.tenant_slug_of(&signer)?, signer);
+        Ok(checkpoint)
+    }
+
+    fn tenant(&self, slug: &str) -> Result<Tenant> {
+        self.read(|conn| {
+            conn.query_row("SELECT slug, origin FROM tenants WHERE slug = ?1", [slug], |r| {
+                Ok(Tenant { slug: r.get(0)?, origin: r.get(1)? })
+            })
+            .optional()
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound { what: format!("tenant {slug:?}") })
+        })
+    }
+
+    fn tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(|conn| {
+            let mut s = conn.prepare("SELECT slug, origin FROM tenants ORDER BY slug").map_err(backend)?;
+            let rows = s.query_map([], |r| Ok(Tenant { slug: r.get(0)?, origin: r.get(1)? })).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+    }
+
+    fn register_signer(&self, tenant: &str, signer: Arc<NoteSigner>) -> Result<()> {
+        let verifier = signer.verifier().to_string();
+        let t = self.tenant(tenant)?;
+        if signer.name() != t.origin {
+            return Err(StoreError::Invalid(format!(
+                "the key is for log {:?}, but tenant {tenant:?} logs as {:?}",
+                signer.name(),
+                t.origin
+            )));
+        }
+        let active = self.log_keys(tenant)?.into_iter().any(|k| k.active && k.verifier == verifier);
+        if !active {
+            return Err(StoreError::Invalid(format!(
+                "key {verifier} is not an active log key of tenant {tenant:?}; register it with the tenant first"
+            )));
+        }
+        self.signers.write().expect("signer lock").insert(tenant.to_owned(), signer);
+        Ok(())
+    }
+
+    fn add_log_key(&self, tenant: &str, verifier: &NoteVerifier, now: &str) -> Result<()> {
+        let tenant = tenant.to_owned();
+        let verifier = verifier.to_string();
+        let now = now.to_owned();
+        self.write(move |conn| {
+            let id = tenant_id(conn, &tenant)?;
+            conn.execute(
+                "INSERT INTO log_keys (tenant, verifier, created_at, active) VALUES (?1, ?2, ?3, 1) \
+                 ON CONFLICT (tenant, verifier) DO UPDATE SET active = 1",
+                params![id, verifier, now],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn log_keys(&self, tenant: &str) -> Result<Vec<LogKey>> {
+        self.read(|conn| {
+            let id = tenant_id(conn, tenant)?;
+            let mut s = conn
+                .prepare("SELECT verifier, created_at, active FROM log_keys WHERE tenant = ?1 ORDER BY created_at, verifier")
+                .map_err(backend)?;
+            let rows = s
+                .query_map([id], |r| Ok(LogKey { verifier: r.get(0)?, created_at: r.get(1)?, active: r.get::<_, i64>(2)? != 0 }))
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+    }
+
+    fn create_principal(&self, tenant: &str, principal: &Principal) -> Result<()> {
+        let tenant = tenant.to_owned();
+        let slug = principal.slug().as_str().to_owned();
+        let body = serde_json::to_string(principal).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.write(move |conn| {
+            let id = tenant_id(conn, &tenant)?;
+            let inserted = conn
+                .execute("INSERT OR IGNORE INTO principals (tenant, slug, body) VALUES (?1, ?2, ?3)", params![id, slug, body])
+                .map_err(backend)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists { what: format!("principal {slug:?}") });
+            }
+            Ok(())
+        })
+    }
+
+    fn principal(&self, tenant: &str, slug: &str) -> Result<Principal> {
+        self.read(|conn| {
+            let id = tenant_id(conn, tenant)?;
+            let body: String = conn
+                .query_row("SELECT body FROM principals WHERE tenant = ?1 AND slug = ?2", params![id, slug], |r| r.get(0))
+                .optional()
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound { what: format!("principal {slug:?}") })?;
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("principal {slug:?}: {e}")))
+        })
+    }
+
+    fn principals(&self, tenant: &str) -> Result<Vec<Principal>> {
+        self.read(|conn| {
+            let id = tenant_id(conn, tenant)?;
+            let mut s = conn.prepare("SELECT slug, body FROM principals WHERE tenant = ?1 ORDER BY slug").map_err(backend)?;
+            let rows = s.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(backend)?;
+            rows.map(|row| {
+                let (slug, body) = row.map_err(backend)?;
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("principal {slug:?}: {e}")))
+            })
+            .collect()
+        })
+    }
+
+    fn create_token(&self, token: &TokenRecord) -> Result<()> {
+        let token = token.clone();
+        self.write(move |conn| {
+            let id = tenant_id(conn, &token.tenant)?;
+            let principal_exists: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM principals WHERE tenant = ?1 AND slug = ?2)",
+                    params![id, token.principal],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if !principal_exists {
+                return Err(StoreError::NotFound { what: format!("principal {:?}", token.principal) });
+            }
+            conn.execute(
+                "INSERT INTO tokens (id, digest, tenant, principal, label, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+                params![token.id, token.digest, id, token.principal, token.label, token.created_at],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    StoreError::AlreadyExists { what: format!("token {:?}", token.id) }
+                }
+                e => backend(e),
+            })?;
+            Ok(())
+        })
+    }
+
+    fn token_by_digest(&self, digest: &str) -> Result<(TokenRecord, Principal)> {
+        self.read(|conn| {
+            let row = conn
+                .query_row(
+                    "SELECT k.id, k.digest, t.slug, k.principal, k.label, k.created_at, k.revoked_at, p.body \
+                     FROM tokens k JOIN tenants t ON t.id = k.tenant \
+                     JOIN principals p ON p.tenant = k.tenant AND p.slug = k.principal \
+                     WHERE k.digest = ?1 AND k.revoked_at IS NULL",
+                    [digest],
+                    |r| {
+                        Ok((
+                            TokenRecord {
+                                id: r.get(0)?,
+                                digest: r.get(1)?,
+                                tenant: r.get(2)?,
+                                principal: r.get(3)?,
+                                label: r.get(4)?,
+                                created_at: r.get(5)?,
+                                revoked_at: r.get(6)?,
+                            },
+                            r.get::<_, String>(7)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound { what: "a live token with that secret".into() })?;
+            let principal = serde_json::from_str(&row.1)
+                .map_err(|e| StoreError::Corrupt(format!("principal {:?}: {e}", row.0.principal)))?;
+            Ok((row.0, principal))
+        })
+    }
+
+    fn revoke_token(&self, tenant: &str, id: &str, now: &str) -> Result<()> {
+        let (tenant, id, now) = (tenant.to_owned(), id.to_owned(), now.to_owned());
+        self.write(move |conn| {
+            let t = tenant_id(conn, &tenant)?;
+            let changed = conn
+                .execute(
+                    "UPDATE tokens SET revoked_at = ?1 WHERE tenant = ?2 AND id = ?3 AND revoked_at IS NULL",
+                    params![now, t, id],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound { what: format!("live token {id:?}") });
+            }
+            Ok(())
+        })
+    }
+
+    fn tokens(&self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let mut s = conn
+                .prepare(
+                    "SELECT id, digest, principal, label, created_at, revoked_at FROM tokens WHERE tenant = ?1 ORDER BY created_at, id",
+                )
+                .map_err(backend)?;
+            let rows = s
+                .query_map([t], |r| {
+                    Ok(TokenRecord {
+                        id: r.get(0)?,
+                        digest: r.get(1)?,
+                        tenant: tenant.to_owned(),
+                        principal: r.get(2)?,
+                        label: r.get(3)?,
+                        created_at: r.get(4)?,
+                        revoked_at: r.get(5)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+    }
+
+    fn append(&self, tenant: &str, entries: Vec<NewEntry>) -> Result<Vec<Appended>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::Append { tenant: tenant.to_owned(), entries, reply })?;
+        answer.recv().map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
+    }
+
+    fn latest_checkpoint(&self, tenant: &str) -> Result<StoredCheckpoint> {
+        self.read(|conn| latest_checkpoint(conn, tenant_id(conn, tenant)?, tenant))
+    }
+
+    fn checkpoint_at(&self, tenant: &str, size: u64) -> Result<StoredCheckpoint> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let row: Option<(Vec<u8>, String)> = conn
+                .query_row("SELECT root, note FROM checkpoints WHERE tenant = ?1 AND size = ?2", params![t, size as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(backend)?;
+            let (root, note) = row.ok_or_else(|| StoreError::NotFound { what: format!("a signed checkpoint at size {size}") })?;
+            Ok(StoredCheckpoint { size, root: hash_from(&root, || format!("checkpoint root at size {size}"))?, note })
+        })
+    }
+
+    fn checkpoints(&self, tenant: &str) -> Result<Vec<StoredCheckpoint>> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let mut s = conn.prepare("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size").map_err(backend)?;
+            let rows = s
+                .query_map([t], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (size, root, note) = row.map_err(backend)?;
+                Ok(StoredCheckpoint {
+                    size: size as u64,
+                    root: hash_from(&root, || format!("checkpoint root at size {size}"))?,
+                    note,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn entry_at(&self, tenant: &str, index: u64) -> Result<StoredEntry> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            if index >= 1 << ENTRY_SHIFT {
+                return Err(StoreError::NotFound { what: format!("entry {index}") });
+            }
+            let row = conn
+                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE key = ?1"))
+                .and_then(|mut s| s.query_row([(t << ENTRY_SHIFT) | index as i64], |r| row_to_entry(t, r)).optional())
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound { what: format!("entry {index} of tenant {tenant:?}") })?;
+            to_stored_entry(row)
+        })
+    }
+
+    fn entry_by_id(&self, tenant: &str, id: &Hash) -> Result<StoredEntry> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let row = conn
+                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND id = ?2"))
+                .and_then(|mut s| s.query_row(params![t, id.as_bytes().as_slice()], |r| row_to_entry(t, r)).optional())
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound { what: format!("entry with id {id} in tenant {tenant:?}") })?;
+            to_stored_entry(row)
+        })
+    }
+
+    fn entry_by_content(&self, tenant: &str, content_id: &ContentId) -> Result<StoredEntry> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let row = conn
+                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND content_id = ?2"))
+                .and_then(|mut s| s.query_row(params![t, content_id.0.as_bytes().as_slice()], |r| row_to_entry(t, r)).optional())
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound { what: format!("entry with content id {content_id} in tenant {tenant:?}") })?;
+            to_stored_entry(row)
+        })
+    }
+
+    fn read_nodes(&self, tenant: &str, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        self.read(|conn| read_nodes(conn, tenant_id(conn, tenant)?, ids))
+    }
+
+    fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            // One read transaction, so entries and nodes come from one snapshot.
+            conn.execute_batch("BEGIN").map_err(backend)?;
+            let result = (|| {
+                let mut es = conn
+                    .prepare("SELECT key, body FROM entries WHERE key >= ?1 AND key < ?2 ORDER BY key")
+                    .map_err(backend)?;
+                let mut ns = conn
+                    .prepare("SELECT key, hash FROM nodes WHERE key >= ?1 AND key < ?2 ORDER BY key")
+                    .map_err(backend)?;
+                let mut entries = es.query(params![t << ENTRY_SHIFT, (t + 1) << ENTRY_SHIFT]).map_err(backend)?;
+                let mut nodes = ns.query(params![t << NODE_SHIFT, (t + 1) << NODE_SHIFT]).map_err(backend)?;
+                let next_node = |nodes: &mut rusqlite::Rows<'_>| -> Result<Option<(u64, Hash)>> {
+                    let Some(r) = nodes.next().map_err(backend)? else { return Ok(None) };
+                    let key: i64 = r.get(0).map_err(backend)?;
+                    let position = (key & ((1 << NODE_SHIFT) - 1)) as u64;
+                    let blob = r.get_ref(1).map_err(backend)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(Some((position, hash_from(blob, || format!("tree node at position {position}"))?)))
+                };
+                let mut peeked = next_node(&mut nodes)?;
+                let mut created = Vec::with_capacity(64);
+                while let Some(r) = entries.next().map_err(backend)? {
+                    let key: i64 = r.get(0).map_err(backend)?;
+                    let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
+                    let body = r.get_ref(1).map_err(backend)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let end = 2 * (index + 1) - u64::from((index + 1).count_ones());
+                    created.clear();
+                    while let Some((position, hash)) = peeked {
+                        if position >= end {
+                            break;
+                        }
+                        created.push((position, hash));
+                        peeked = next_node(&mut nodes)?;
+                    }
+                    visitor.entry(index, body, &created)?;
+                }
+                while let Some((position, hash)) = peeked {
+                    visitor.extra_node(position, hash)?;
+                    peeked = next_node(&mut nodes)?;
+                }
+                Ok(())
+            })();
+            conn.execute_batch("COMMIT").map_err(backend)?;
+            result
+        })
+    }
+}
+
+impl SqliteStore {
+    fn tenant_slug_of(&self, signer: &NoteSigner) -> Result<String> {
+        self.read(|conn| {
+            conn.query_row("SELECT slug FROM tenants WHERE origin = ?1", [signer.name()], |r| r.get(0))
+                .optional()
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound { what: format!("tenant with origin {:?}", signer.name()) })
+        })
+    }
+}

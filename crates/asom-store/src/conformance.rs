@@ -1,0 +1,1 @@
+//! (conformance story: being written)

@@ -1,0 +1,272 @@
+//! The storage boundary of asom: the [`Store`] trait every backend implements,
+//! the records it stores, and its errors.
+//!
+//! A store holds, per tenant, one append-only Merkle log (its entries, every
+//! complete tree node, every signed checkpoint), the log's public keys, and
+//! the principals and hashed tokens that act on it. Backends are chosen once
+//! at start-up from the store URL; the embedded default is SQLite
+//! (`asom-store-sqlite`).
+//!
+//! What every backend must guarantee is written down once, as the
+//! [`conformance`] story (feature `conformance`), and each backend's tests run it:
+//!
+//! - an acknowledged append survives a crash;
+//! - appends are sequenced per tenant and never fork the log: a checkpoint is
+//!   only signed for a tree that extends the previous signed one;
+//! - the same content submitted twice to a tenant yields the first entry;
+//! - proofs cost O(log n) node reads.
+//!
+//! The store never sees a private key's bytes except through the
+//! [`asom_ledger::note::NoteSigner`] a caller registers for a tenant.
+
+use std::sync::Arc;
+
+use asom_core::principal::Principal;
+use asom_ledger::Hash;
+use asom_ledger::merkle::NodeId;
+use asom_ledger::note::{NoteSigner, NoteVerifier};
+
+mod entry;
+mod verification;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use entry::{ContentId, ENTRY_FORMAT_VERSION, EntryError, NewEntry, build_entry_bytes};
+pub use verification::{VerifyFailure, open_checkpoint, verify_tenant_log};
+
+/// Everything that can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked up, e.g. `entry 17 of tenant "default"`.
+        what: String,
+    },
+    /// The thing to create exists already.
+    #[error("{what} already exists")]
+    AlreadyExists {
+        /// What collided.
+        what: String,
+    },
+    /// The request is not valid for the store's state.
+    #[error("{0}")]
+    Invalid(String),
+    /// No signing key is registered for the tenant, so nothing can be appended.
+    #[error("no log signing key is loaded for tenant {tenant:?}; check the key file under the asom directory (asom init creates it)")]
+    NoSigner {
+        /// The tenant.
+        tenant: String,
+    },
+    /// The stored tree disagrees with the last signed checkpoint; the store
+    /// refuses to sign anything on top of it.
+    #[error(
+        "refusing to sign: the stored tree of tenant {tenant:?} at size {size} has root {computed}, \
+         but the last signed checkpoint says {signed}; run `asom ledger verify` to locate the damage"
+    )]
+    Fork {
+        /// The tenant.
+        tenant: String,
+        /// The tree size.
+        size: u64,
+        /// Root recomputed from stored nodes.
+        computed: Hash,
+        /// Root of the last signed checkpoint.
+        signed: Hash,
+    },
+    /// Stored data is not what the store wrote (tampering or corruption).
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The backend failed (I/O, SQL, connection).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// Result alias for store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A tenant: an organisation with its own log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Short name, e.g. `default`.
+    pub slug: String,
+    /// The log's origin line in checkpoints (C2SP tlog-checkpoint), stable
+    /// for the life of the log, e.g. `asom.local/3f9a…/default`.
+    pub origin: String,
+}
+
+/// A public key that has signed or may sign a tenant's checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogKey {
+    /// The verifier key in note format `<name>+<hex id>+<base64>`.
+    pub verifier: String,
+    /// When it was registered (RFC 3339).
+    pub created_at: String,
+    /// Whether new checkpoints are signed with it.
+    pub active: bool,
+}
+
+/// A bearer token as stored: only its digest, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Public identifier (shown in listings, used to revoke).
+    pub id: String,
+    /// Hex SHA-256 of the secret.
+    pub digest: String,
+    /// Tenant the principal belongs to.
+    pub tenant: String,
+    /// Principal the token acts as.
+    pub principal: String,
+    /// Free text.
+    pub label: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// One stored ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Position in the tenant's log.
+    pub index: u64,
+    /// Hex SHA-256 of [`StoredEntry::bytes`]: the entry's id.
+    pub id: Hash,
+    /// Digest of what was submitted (kind + content); the idempotency key.
+    pub content_id: ContentId,
+    /// The entry's kind, e.g. `record`, `evidence`, `decision`.
+    pub kind: String,
+    /// The entry exactly as hashed into the log: RFC 8785 canonical JSON.
+    pub bytes: Vec<u8>,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash at that size.
+    pub root: Hash,
+    /// The whole signed note (C2SP tlog-checkpoint).
+    pub note: String,
+}
+
+/// What an append did for one submitted entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The entry's index.
+    pub index: u64,
+    /// The entry's id.
+    pub id: Hash,
+    /// The submitted content's digest.
+    pub content_id: ContentId,
+    /// True when this content was already in the log: `index`/`id` are the
+    /// first entry's, and nothing was written.
+    pub duplicate: bool,
+    /// The size of the signed checkpoint that covers the entry.
+    pub checkpoint_size: u64,
+}
+
+/// Receives progress while a long scan runs.
+pub trait Progress {
+    /// `done` of `total` units are finished.
+    fn advance(&mut self, done: u64, total: u64);
+}
+
+impl<F: FnMut(u64, u64)> Progress for F {
+    fn advance(&mut self, done: u64, total: u64) {
+        self(done, total);
+    }
+}
+
+/// Receives a tenant's log in order, for whole-log verification and export.
+pub trait LogVisitor {
+    /// Called once per entry, in index order, with the stored canonical bytes
+    /// and the stored nodes whose creation this entry completes: every node
+    /// with a [`NodeId::position`] below `2(i+1) - popcount(i+1)` not yet
+    /// handed over, as `(position, hash)`.
+    fn entry(&mut self, index: u64, bytes: &[u8], nodes: &[(u64, Hash)]) -> Result<()>;
+    /// Called for each stored node left over after the last entry.
+    fn extra_node(&mut self, position: u64, hash: Hash) -> Result<()>;
+}
+
+/// The storage every asom backend implements. Backends are `Send + Sync` and
+/// do their own internal locking; calls block until durable.
+pub trait Store: Send + Sync {
+    /// The backend's name and location, for `asom doctor` and logs (no secrets).
+    fn describe(&self) -> String;
+
+    // --- tenants and keys ---
+
+    /// Creates a tenant and its empty log (whose empty checkpoint is signed
+    /// by the signer, which is registered for the tenant).
+    fn create_tenant(&self, tenant: &Tenant, signer: Arc<NoteSigner>, now: &str) -> Result<StoredCheckpoint>;
+    /// One tenant.
+    fn tenant(&self, slug: &str) -> Result<Tenant>;
+    /// All tenants, by slug.
+    fn tenants(&self) -> Result<Vec<Tenant>>;
+    /// Registers the key this process signs the tenant's checkpoints with.
+    /// Its verifier must be one of the tenant's log keys.
+    fn register_signer(&self, tenant: &str, signer: Arc<NoteSigner>) -> Result<()>;
+    /// Adds a public key for a tenant (key rotation); `active` keys sign.
+    fn add_log_key(&self, tenant: &str, verifier: &NoteVerifier, now: &str) -> Result<()>;
+    /// A tenant's log keys, oldest first.
+    fn log_keys(&self, tenant: &str) -> Result<Vec<LogKey>>;
+
+    // --- principals and tokens ---
+
+    /// Creates a principal.
+    fn create_principal(&self, tenant: &str, principal: &Principal) -> Result<()>;
+    /// One principal.
+    fn principal(&self, tenant: &str, slug: &str) -> Result<Principal>;
+    /// A tenant's principals, by slug.
+    fn principals(&self, tenant: &str) -> Result<Vec<Principal>>;
+    /// Stores a token (its digest only).
+    fn create_token(&self, token: &TokenRecord) -> Result<()>;
+    /// The live token with this digest and its principal.
+    fn token_by_digest(&self, digest: &str) -> Result<(TokenRecord, Principal)>;
+    /// Revokes a token by id.
+    fn revoke_token(&self, tenant: &str, id: &str, now: &str) -> Result<()>;
+    /// A tenant's tokens (digests only).
+    fn tokens(&self, tenant: &str) -> Result<Vec<TokenRecord>>;
+
+    // --- the ledger ---
+
+    /// Appends entries to the tenant's log in one durable batch with one
+    /// signed checkpoint. Concurrent callers may share a batch (group commit).
+    /// Content already in the log is not appended again; its first entry is
+    /// returned with `duplicate = true`.
+    fn append(&self, tenant: &str, entries: Vec<NewEntry>) -> Result<Vec<Appended>>;
+    /// The latest signed checkpoint (its size is the log size).
+    fn latest_checkpoint(&self, tenant: &str) -> Result<StoredCheckpoint>;
+    /// The signed checkpoint of exactly this size, if one was signed.
+    fn checkpoint_at(&self, tenant: &str, size: u64) -> Result<StoredCheckpoint>;
+    /// Every signed checkpoint, by size.
+    fn checkpoints(&self, tenant: &str) -> Result<Vec<StoredCheckpoint>>;
+    /// The entry at `index`.
+    fn entry_at(&self, tenant: &str, index: u64) -> Result<StoredEntry>;
+    /// The entry whose id is `id`.
+    fn entry_by_id(&self, tenant: &str, id: &Hash) -> Result<StoredEntry>;
+    /// The entry whose submitted content has this digest.
+    fn entry_by_content(&self, tenant: &str, content_id: &ContentId) -> Result<StoredEntry>;
+    /// Stored tree nodes, in the order asked. A missing node is `NotFound`.
+    fn read_nodes(&self, tenant: &str, ids: &[NodeId]) -> Result<Vec<Hash>>;
+    /// Streams the whole log (entries, then nodes) to `visitor`.
+    fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()>;
+}
+
+/// A [`asom_ledger::merkle::NodeReader`] over one tenant of a store.
+pub struct TenantNodes<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The tenant.
+    pub tenant: &'a str,
+}
+
+impl asom_ledger::merkle::NodeReader for TenantNodes<'_> {
+    type Error = StoreError;
+    fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        self.store.read_nodes(self.tenant, ids)
+    }
+}

@@ -1,0 +1,162 @@
+//! Whole-log verification of a stored tenant log: every checkpoint's
+//! signature against the tenant's log keys, then the tree recomputed from the
+//! entries against every stored node and every signed root.
+
+use asom_ledger::Hash;
+use asom_ledger::checkpoint::{Checkpoint, CheckpointError};
+use asom_ledger::merkle::NodeId;
+use asom_ledger::note::NoteVerifier;
+use asom_ledger::verify::{LogVerifier, Tamper, Verified, VerifyLogError};
+
+use crate::{LogVisitor, Progress, Store, StoreError};
+
+/// Why a stored log did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyFailure {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored checkpoint is not validly signed by any of the tenant's keys,
+    /// or its stored size/root columns disagree with what it signs.
+    #[error("signed checkpoint at size {size}: {reason}")]
+    Checkpoint {
+        /// The stored size.
+        size: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The entries and nodes disagree with each other or with the checkpoints.
+    #[error(transparent)]
+    Tamper(#[from] Tamper),
+    /// An entry is missing from the sequence.
+    #[error("entry {expected} is missing (the next stored entry is {found}); entries were deleted")]
+    MissingEntry {
+        /// The index that should come next.
+        expected: u64,
+        /// The index that came.
+        found: u64,
+    },
+}
+
+impl VerifyFailure {
+    /// True when the failure is evidence of damage (exit code 1), not a
+    /// failure to read (also 1, but worth telling apart in messages).
+    #[must_use]
+    pub fn is_tamper(&self) -> bool {
+        !matches!(self, Self::Store(_))
+    }
+}
+
+/// Opens a signed checkpoint with whichever of `keys` (a tenant's log keys,
+/// current and rotated out) signed it. The error is the last key's refusal.
+pub fn open_checkpoint(note: &str, keys: &[NoteVerifier]) -> Result<Checkpoint, String> {
+    let mut last: Option<CheckpointError> = None;
+    for key in keys {
+        match Checkpoint::open(note, key) {
+            Ok(cp) => return Ok(cp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(|| "the tenant has no log keys to check it with".to_owned(), |e| e.to_string()))
+}
+
+/// Verifies a tenant's whole log. Progress is reported in entries.
+pub fn verify_tenant_log(
+    store: &dyn Store,
+    tenant: &str,
+    progress: &mut dyn Progress,
+) -> Result<Verified, VerifyFailure> {
+    let keys = store
+        .log_keys(tenant)?
+        .iter()
+        .map(|k| {
+            k.verifier
+                .parse::<NoteVerifier>()
+                .map_err(|e| StoreError::Corrupt(format!("log key {:?}: {e}", k.verifier)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut roots = Vec::new();
+    for cp in store.checkpoints(tenant)? {
+        let opened = open_checkpoint(&cp.note, &keys)
+            .map_err(|reason| VerifyFailure::Checkpoint { size: cp.size, reason })?;
+        if opened.size != cp.size || opened.root != cp.root {
+            return Err(VerifyFailure::Checkpoint {
+                size: cp.size,
+                reason: format!(
+                    "the stored columns (size {}, root {}) differ from what the note signs (size {}, root {})",
+                    cp.size, cp.root, opened.size, opened.root
+                ),
+            });
+        }
+        roots.push((cp.size, cp.root));
+    }
+    let total = roots.last().map_or(0, |r| r.0);
+    let mut visitor = Visitor { verifier: LogVerifier::new(&roots), failure: None, progress, total };
+    let scanned = store.scan_log(tenant, &mut visitor);
+    if let Some(failure) = visitor.failure.take() {
+        return Err(failure);
+    }
+    scanned?;
+    let mut none = std::iter::empty::<Result<Hash, StoreError>>();
+    visitor.verifier.finish(&mut none).map_err(|e| match e {
+        VerifyLogError::Tamper(t) => VerifyFailure::Tamper(t),
+        VerifyLogError::Read(s) => VerifyFailure::Store(s),
+    })
+}
+
+struct Visitor<'c, 'p> {
+    verifier: LogVerifier<'c>,
+    failure: Option<VerifyFailure>,
+    progress: &'p mut dyn Progress,
+    total: u64,
+}
+
+impl Visitor<'_, '_> {
+    /// Records the first failure and stops the scan.
+    fn fail(&mut self, failure: VerifyFailure) -> Result<(), StoreError> {
+        self.failure = Some(failure);
+        Err(StoreError::Invalid("verification failed".into()))
+    }
+}
+
+impl LogVisitor for Visitor<'_, '_> {
+    fn entry(&mut self, index: u64, bytes: &[u8], nodes: &[(u64, Hash)]) -> Result<(), StoreError> {
+        let expected = self.verifier.entries();
+        if index != expected {
+            return self.fail(VerifyFailure::MissingEntry { expected, found: index });
+        }
+        // The nodes this entry creates have consecutive positions starting at
+        // 2i - popcount(i); a gap means a node was deleted.
+        let first = 2 * index - u64::from(index.count_ones());
+        let mut hashes = Vec::with_capacity(nodes.len());
+        for (k, &(position, hash)) in nodes.iter().enumerate() {
+            if position != first + k as u64 {
+                let missing = node_at(index, k);
+                return self.fail(Tamper::MissingNode(missing).into());
+            }
+            hashes.push(Ok::<_, StoreError>(hash));
+        }
+        if let Err(e) = self.verifier.push_entry(bytes, &mut hashes.into_iter()) {
+            return self.fail(match e {
+                VerifyLogError::Tamper(t) => t.into(),
+                VerifyLogError::Read(s) => s.into(),
+            });
+        }
+        let done = index + 1;
+        if done % 65_536 == 0 || done == self.total {
+            self.progress.advance(done, self.total);
+        }
+        Ok(())
+    }
+
+    fn extra_node(&mut self, _position: u64, _hash: Hash) -> Result<(), StoreError> {
+        let entries = self.verifier.entries();
+        self.fail(Tamper::ExtraNodes { entries, extra: 1 }.into())
+    }
+}
+
+/// The `k`-th node created by appending entry `index`: its leaf, then each
+/// node it completes going up.
+fn node_at(index: u64, k: usize) -> NodeId {
+    NodeId::new(k as u8, index >> k)
+}

@@ -1,0 +1,164 @@
+//! Opening an asom directory: the embedded store, the tenant's log keys, and
+//! the principal behind `ASOM_TOKEN`.
+//!
+//! Layout of the directory (default `./.asom`, `--dir` or `ASOM_DIR`):
+//!
+//! ```text
+//! .asom/
+//!   asom.db                      the SQLite store (WAL mode: asom.db-wal, asom.db-shm beside it)
+//!   keys/<tenant>.<key id>.key   a tenant's Ed25519 log key, signed-note private-key format, mode 0600
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use asom_core::principal::{Principal, TokenSecret};
+use asom_ledger::note::NoteSigner;
+use asom_store::{Store, StoreError, TokenRecord};
+use asom_store_sqlite::SqliteStore;
+
+use crate::exit::CliError;
+
+/// File name of the embedded database inside the asom directory.
+pub const DB_FILE: &str = "asom.db";
+/// Folder of log keys inside the asom directory.
+pub const KEYS_DIR: &str = "keys";
+
+/// An opened asom directory.
+pub struct Embedded {
+    pub dir: PathBuf,
+    pub store: Arc<SqliteStore>,
+    pub tenant: String,
+}
+
+/// The principal a command acts as, after its token was checked.
+pub struct Acting {
+    #[allow(dead_code)] // Read by commands that record which token acted (governance commands).
+    pub token: TokenRecord,
+    pub principal: Principal,
+}
+
+impl Embedded {
+    /// Opens an initialised directory; it must exist.
+    pub fn open(dir: &Path, tenant: &str) -> Result<Self, CliError> {
+        let db = dir.join(DB_FILE);
+        if !db.is_file() {
+            return Err(CliError::usage(anyhow!(
+                "no asom store at {}; run `asom init` first, or point --dir (ASOM_DIR) at an existing asom directory",
+                dir.display()
+            )));
+        }
+        let store = SqliteStore::open(&db).map_err(|e| CliError::usage(anyhow!(e).context("opening the store")))?;
+        let this = Self { dir: dir.to_path_buf(), store: Arc::new(store), tenant: tenant.to_owned() };
+        this.store.tenant(tenant).map_err(|e| match e {
+            StoreError::NotFound { .. } => CliError::usage(anyhow!(
+                "tenant {tenant:?} does not exist in {}; pass --tenant (ASOM_TENANT) with one of: {}",
+                dir.display(),
+                this.store.tenants().map(|t| t.iter().map(|t| t.slug.clone()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+            )),
+            e => CliError::usage(anyhow!(e)),
+        })?;
+        this.load_signers()?;
+        Ok(this)
+    }
+
+    /// Registers every key file of the tenant whose key is active in the store.
+    fn load_signers(&self) -> Result<(), CliError> {
+        let keys_dir = self.dir.join(KEYS_DIR);
+        let Ok(listing) = fs::read_dir(&keys_dir) else {
+            return Ok(()); // Reading works without keys; appends will say what is missing.
+        };
+        let prefix = format!("{}.", self.tenant);
+        for item in listing.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with(&prefix) && name.ends_with(".key")) {
+                continue;
+            }
+            let signer = read_key_file(&item.path())?;
+            if let Err(e) = self.store.register_signer(&self.tenant, Arc::new(signer)) {
+                tracing::debug!(file = %name, error = %e, "key file not used");
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `ASOM_TOKEN` and returns who is acting.
+    pub fn authenticate(&self) -> Result<Acting, CliError> {
+        let raw = std::env::var("ASOM_TOKEN").map_err(|_| {
+            CliError::usage(anyhow!(
+                "this command changes the ledger, so it must act as a principal: set ASOM_TOKEN to a token \
+                 (`asom init` printed the first admin token)"
+            ))
+        })?;
+        let secret = TokenSecret::parse(raw.trim()).map_err(|e| CliError::usage(anyhow!("ASOM_TOKEN: {e}")))?;
+        let (token, principal) = self.store.token_by_digest(&secret.digest()).map_err(|e| match e {
+            StoreError::NotFound { .. } => CliError::usage(anyhow!(
+                "ASOM_TOKEN is not a live token of the store in {} (it may be revoked, or belong to another asom directory)",
+                self.dir.display()
+            )),
+            e => CliError::usage(anyhow!(e)),
+        })?;
+        if token.tenant != self.tenant {
+            return Err(CliError::usage(anyhow!(
+                "ASOM_TOKEN belongs to tenant {:?}, not {:?}; pass --tenant {} or use a token of this tenant",
+                token.tenant,
+                self.tenant,
+                token.tenant
+            )));
+        }
+        if principal.is_disabled() {
+            return Err(CliError::usage(anyhow!("principal {:?} is disabled", principal.slug().as_str())));
+        }
+        Ok(Acting { token, principal })
+    }
+}
+
+/// Reads a log key file, refusing one that others can read.
+pub fn read_key_file(path: &Path) -> Result<NoteSigner, CliError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0);
+        if mode & 0o077 != 0 {
+            return Err(CliError::usage(anyhow!(
+                "log key file {} can be read by other users (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    let text = fs::read_to_string(path).with_context(|| format!("reading log key {}", path.display())).map_err(CliError::usage)?;
+    NoteSigner::from_private_key_string(text.trim())
+        .map_err(|e| CliError::usage(anyhow!("log key {} is not a valid signed-note private key: {e}", path.display())))
+}
+
+/// Writes a new log key file with mode 0600; never overwrites.
+pub fn write_key_file(path: &Path, signer: &NoteSigner) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("creating log key file {}", path.display()))?;
+    let mut text = signer.to_private_key_string();
+    text.push('\n');
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
+}
+
+/// 32 bytes from the operating system's random source.
+pub fn random_bytes() -> anyhow::Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("the operating system's random source failed: {e}"))?;
+    Ok(bytes)
+}
+
+/// Now, as RFC 3339 UTC with milliseconds.
+pub fn now() -> String {
+    (asom_store_sqlite::system_clock())()
+}

@@ -1,0 +1,83 @@
+//! The one place asom writes data: standard output or `--out FILE`.
+//!
+//! Data goes to stdout, everything else (logs, progress, notes for people)
+//! to stderr. A closed pipe (`asom ledger get 5 | head -c 10`) ends the
+//! program quietly.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs};
+use crate::exit::CliResult;
+
+/// Where and how to print.
+pub struct Printer {
+    format: Format,
+    out: Option<PathBuf>,
+}
+
+impl Printer {
+    pub fn new(global: &GlobalArgs) -> Self {
+        let format = if global.stable_json { Format::Json } else { global.format };
+        Self { format, out: global.out.clone() }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes raw bytes as the command's output.
+    pub fn bytes(&self, data: &[u8]) -> CliResult {
+        match &self.out {
+            Some(path) => Ok(write_file(path, data)?),
+            None => {
+                let mut stdout = io::stdout().lock();
+                Ok(ignore_broken_pipe(stdout.write_all(data).and_then(|()| stdout.flush()))?)
+            }
+        }
+    }
+
+    /// Writes text as the command's output.
+    pub fn text(&self, text: &str) -> CliResult {
+        self.bytes(text.as_bytes())
+    }
+
+    /// Writes a value as JSON: canonical (RFC 8785, so sorted and
+    /// byte-stable) followed by a newline.
+    pub fn json<T: Serialize>(&self, value: &T) -> CliResult {
+        let mut bytes = asom_ledger::jcs::to_canonical(value).context("serializing output")?;
+        bytes.push(b'\n');
+        self.bytes(&bytes)
+    }
+
+    /// Prints `json` or `text` depending on the format.
+    pub fn either<T: Serialize>(&self, json: &T, text: impl FnOnce() -> String) -> CliResult {
+        match self.format {
+            Format::Json => self.json(json),
+            Format::Text => self.text(&text()),
+        }
+    }
+}
+
+fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    let file = File::create(path).with_context(|| format!("creating output file {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    w.write_all(data).and_then(|()| w.flush()).with_context(|| format!("writing {}", path.display()))
+}
+
+fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => other.context("writing to standard output"),
+    }
+}
+
+/// A note for people on stderr (never data).
+pub fn note(message: &str) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "{message}");
+}

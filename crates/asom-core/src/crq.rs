@@ -5,11 +5,11 @@
 //! approve or reject it per [`Stage`]; asom only *reads* that state at gate
 //! time. Gates see a CRQ through the [`ChangeSystem`] trait as a
 //! [`CrqSnapshot`], so they never know whether it came from asom's built-in
-//! change system ([`Crq`]) or from ServiceNow.
+//! change system ([`Crq`]) or from `ServiceNow`.
 //!
 //! ## The state machine
 //!
-//! The states follow ServiceNow's change model:
+//! The states follow `ServiceNow`'s change model:
 //!
 //! ```text
 //! normal:    new → assess → authorize → scheduled → implement → review → closed
@@ -304,6 +304,8 @@ crq_names!(CrqState, "CRQ state", {
 impl CrqState {
     /// The states a CRQ of type `crq_type` may move to from this one.
     #[must_use]
+    // One arm per (state, type) keeps the match readable as the state table.
+    #[allow(clippy::match_same_arms)]
     pub fn next_states(self, crq_type: CrqType) -> &'static [CrqState] {
         use CrqState::{Assess, Authorize, Canceled, Closed, Implement, New, Review, Scheduled};
         match (self, crq_type) {
@@ -423,8 +425,8 @@ pub struct Approval {
     /// Approved or rejected.
     pub decision: Decision,
     /// The approver's identity as the change system names them (a principal
-    /// slug for the built-in system, a user name or email for ServiceNow).
-    /// SoD resolves it through the identity directory.
+    /// slug for the built-in system, a user name or email for `ServiceNow`).
+    /// Separation of duties resolves it through the identity directory.
     pub approver: String,
     /// The role they decided in, when the change system says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -460,10 +462,7 @@ impl fmt::Display for ApprovalState {
 }
 
 /// Each approver's latest decision for `stage` (later `at` wins; equal times: later in the list).
-fn latest_decisions<'a>(
-    approvals: &'a [Approval],
-    stage: Stage,
-) -> BTreeMap<&'a str, &'a Approval> {
+fn latest_decisions(approvals: &[Approval], stage: Stage) -> BTreeMap<&str, &Approval> {
     let mut latest: BTreeMap<&str, &Approval> = BTreeMap::new();
     for a in approvals.iter().filter(|a| a.stage == stage) {
         match latest.get(a.approver.as_str()) {
@@ -614,6 +613,8 @@ pub struct Transition {
 /// A CRQ in asom's built-in change system. Bound to one release at creation,
 /// for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// `crq_type` matches `CrqSnapshot::crq_type` and the JSON field name.
+#[allow(clippy::struct_field_names)]
 pub struct Crq {
     number: CrqNumber,
     crq_type: CrqType,
@@ -992,7 +993,7 @@ pub enum ChangeSystemError {
     Unavailable(String),
 }
 
-/// A change system asom reads CRQs from: the built-in one, ServiceNow, ...
+/// A change system asom reads CRQs from: the built-in one, `ServiceNow`, ...
 /// Gates use only this trait, so they never know which system answered.
 pub trait ChangeSystem {
     /// The provider's name, recorded in every observation (`builtin`, `servicenow`).
@@ -1206,8 +1207,8 @@ mod tests {
 
     #[test]
     fn normal_lifecycle() {
-        let mut crq = new_crq(CrqType::Normal);
         use CrqState::*;
+        let mut crq = new_crq(CrqType::Normal);
         walk(
             &mut crq,
             &[Assess, Authorize, Scheduled, Implement, Review, Closed],

@@ -36,7 +36,8 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 
 use crate::evidence::{
-    self, AttestationRef, CommitSha, Counts, Evidence, EvidenceBuilder, EvidenceError, PrincipalSlug, Status,
+    self, AttestationRef, CommitSha, Counts, Evidence, EvidenceBuilder, EvidenceError,
+    PrincipalSlug, Status,
 };
 
 /// The only payload type asom accepts: an in-toto statement in JSON.
@@ -87,29 +88,39 @@ pub enum DsseError {
         got: String,
     },
     /// A base64 field does not decode.
-    #[error("DSSE envelope: malformed base64 in {field}: expected standard or URL-safe base64 (RFC 4648)")]
+    #[error(
+        "DSSE envelope: malformed base64 in {field}: expected standard or URL-safe base64 (RFC 4648)"
+    )]
     Base64 {
         /// The field.
         field: String,
     },
     /// The envelope carries no signature.
-    #[error("DSSE envelope has no signatures; sign the envelope with the producer's registered key")]
+    #[error(
+        "DSSE envelope has no signatures; sign the envelope with the producer's registered key"
+    )]
     NoSignatures,
     /// Every signature names a key id that is not registered.
-    #[error("DSSE envelope is signed with unknown key id(s) {key_ids:?}; register the producer's public key (asom key register) or sign with a registered key")]
+    #[error(
+        "DSSE envelope is signed with unknown key id(s) {key_ids:?}; register the producer's public key (asom key register) or sign with a registered key"
+    )]
     UnknownKeyId {
         /// The key ids the envelope named.
         key_ids: Vec<String>,
     },
     /// No signature verifies against the key it names (or, without a key id,
     /// against any registered key).
-    #[error("DSSE envelope has a bad signature: no signature verifies over the payload and payload type (key ids tried: {key_ids:?}); the envelope was altered or signed with another key")]
+    #[error(
+        "DSSE envelope has a bad signature: no signature verifies over the payload and payload type (key ids tried: {key_ids:?}); the envelope was altered or signed with another key"
+    )]
     BadSignature {
         /// The registered key ids that were tried.
         key_ids: Vec<String>,
     },
     /// Fewer distinct registered keys signed than required.
-    #[error("DSSE envelope is signed by {verified} distinct registered key(s); {threshold} are required")]
+    #[error(
+        "DSSE envelope is signed by {verified} distinct registered key(s); {threshold} are required"
+    )]
     ThresholdNotMet {
         /// Distinct keys whose signature verified.
         verified: usize,
@@ -117,7 +128,9 @@ pub enum DsseError {
         threshold: usize,
     },
     /// The (authenticated) payload type is not one this verifier reads.
-    #[error("DSSE payload type {got:?} is not in-toto; asom reads only {expected:?} (an in-toto Statement v1)")]
+    #[error(
+        "DSSE payload type {got:?} is not in-toto; asom reads only {expected:?} (an in-toto Statement v1)"
+    )]
     PayloadType {
         /// The envelope's payload type.
         got: String,
@@ -125,7 +138,9 @@ pub enum DsseError {
         expected: String,
     },
     /// Signatures from keys of more than one producer.
-    #[error("DSSE envelope is signed by keys of several producers {owners:?}; one record has one producer, so sign with one producer's key")]
+    #[error(
+        "DSSE envelope is signed by keys of several producers {owners:?}; one record has one producer, so sign with one producer's key"
+    )]
     SeveralProducers {
         /// The key owners.
         owners: Vec<String>,
@@ -148,10 +163,14 @@ pub enum DsseError {
         got: String,
     },
     /// The statement has no subject.
-    #[error("in-toto statement has no subject; list the artifacts it is about, each with a sha256 digest")]
+    #[error(
+        "in-toto statement has no subject; list the artifacts it is about, each with a sha256 digest"
+    )]
     NoSubject,
     /// A subject has no usable `sha256` digest.
-    #[error("in-toto statement subject[{index}] has no sha256 digest (64 hex digits in digest.sha256); asom matches artifacts by SHA-256")]
+    #[error(
+        "in-toto statement subject[{index}] has no sha256 digest (64 hex digits in digest.sha256); asom matches artifacts by SHA-256"
+    )]
     SubjectDigest {
         /// The subject's position.
         index: usize,
@@ -170,13 +189,17 @@ pub enum DsseError {
     #[error("in-toto test result is inconsistent: {0}")]
     InconsistentResult(String),
     /// A predicate without a verdict asom reads needs a status from the caller.
-    #[error("predicate type {predicate_type:?} carries no verdict asom reads; give the status (pass, fail or info) with the envelope")]
+    #[error(
+        "predicate type {predicate_type:?} carries no verdict asom reads; give the status (pass, fail or info) with the envelope"
+    )]
     StatusRequired {
         /// The predicate type.
         predicate_type: String,
     },
     /// The statement's `gitCommit` subjects do not include the bound commit.
-    #[error("in-toto statement is about commit(s) {subjects:?}, not the commit {given} this evidence is bound to")]
+    #[error(
+        "in-toto statement is about commit(s) {subjects:?}, not the commit {given} this evidence is bound to"
+    )]
     CommitMismatch {
         /// The commit the caller bound the evidence to.
         given: String,
@@ -193,7 +216,11 @@ pub enum DsseError {
 /// ASCII decimal byte counts of the UTF-8 type and of the body.
 #[must_use]
 pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
-    let head = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), body.len());
+    let head = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        body.len()
+    );
     let mut out = Vec::with_capacity(head.len() + body.len());
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(body);
@@ -207,7 +234,10 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
     const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CONFIG);
-    STANDARD.decode(text).or_else(|_| URL_SAFE.decode(text)).ok()
+    STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .ok()
 }
 
 // ---------------------------------------------------------------------------
@@ -222,7 +252,8 @@ pub struct KeyId(String);
 impl KeyId {
     /// Checks a key id.
     pub fn new(text: &str) -> Result<Self, DsseError> {
-        let ok = !text.is_empty() && text.chars().count() <= 256 && !text.chars().any(char::is_control);
+        let ok =
+            !text.is_empty() && text.chars().count() <= 256 && !text.chars().any(char::is_control);
         if ok {
             Ok(Self(text.to_owned()))
         } else {
@@ -292,21 +323,31 @@ impl ProducerKeys {
     /// Registers `key` under `key_id` for `owner`. Refuses a second key under
     /// one id, one key under two ids (so distinct ids are distinct signers), and
     /// weak (small-order) keys.
-    pub fn register(&mut self, key_id: KeyId, key: VerifyingKey, owner: PrincipalSlug) -> Result<(), DsseError> {
+    pub fn register(
+        &mut self,
+        key_id: KeyId,
+        key: VerifyingKey,
+        owner: PrincipalSlug,
+    ) -> Result<(), DsseError> {
         let refuse = |reason| DsseError::KeyRegistration {
             key_id: key_id.0.clone(),
             reason,
         };
         if key.is_weak() {
-            return Err(refuse("the public key is a weak (small-order) Ed25519 point"));
+            return Err(refuse(
+                "the public key is a weak (small-order) Ed25519 point",
+            ));
         }
         if self.keys.contains_key(&key_id) {
             return Err(refuse("another key is already registered under this id"));
         }
         if self.keys.values().any(|known| known.key == key) {
-            return Err(refuse("this public key is already registered under another id"));
+            return Err(refuse(
+                "this public key is already registered under another id",
+            ));
         }
-        self.keys.insert(key_id.clone(), ProducerKey { key_id, key, owner });
+        self.keys
+            .insert(key_id.clone(), ProducerKey { key_id, key, owner });
         Ok(())
     }
 
@@ -442,8 +483,20 @@ impl Envelope {
         let payload_type = take_string(&mut map, "payloadType", "the payload type string")?;
         let signatures = match map.remove("signatures") {
             Some(Value::Array(items)) => items,
-            None => return Err(shape("signatures", "an array of {keyid, sig}", "nothing".to_owned())),
-            Some(other) => return Err(shape("signatures", "an array of {keyid, sig}", json_shown(&other))),
+            None => {
+                return Err(shape(
+                    "signatures",
+                    "an array of {keyid, sig}",
+                    "nothing".to_owned(),
+                ));
+            }
+            Some(other) => {
+                return Err(shape(
+                    "signatures",
+                    "an array of {keyid, sig}",
+                    json_shown(&other),
+                ));
+            }
         };
         if signatures.is_empty() {
             return Err(DsseError::NoSignatures);
@@ -508,13 +561,31 @@ fn parse_signature(index: usize, item: Value) -> Result<EnvelopeSignature, DsseE
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.is_empty() => None,
         Some(Value::String(text)) => Some(text),
-        Some(other) => return Err(shape(&format!("{prefix}keyid"), "a key id string", json_shown(&other))),
+        Some(other) => {
+            return Err(shape(
+                &format!("{prefix}keyid"),
+                "a key id string",
+                json_shown(&other),
+            ));
+        }
     };
     let sig_field = format!("{prefix}sig");
     let sig_text = match map.remove("sig") {
         Some(Value::String(text)) => text,
-        None => return Err(shape(&sig_field, "base64 of the signature", "nothing".to_owned())),
-        Some(other) => return Err(shape(&sig_field, "base64 of the signature", json_shown(&other))),
+        None => {
+            return Err(shape(
+                &sig_field,
+                "base64 of the signature",
+                "nothing".to_owned(),
+            ));
+        }
+        Some(other) => {
+            return Err(shape(
+                &sig_field,
+                "base64 of the signature",
+                json_shown(&other),
+            ));
+        }
     };
     let sig = decode_base64(&sig_text).ok_or(DsseError::Base64 { field: sig_field })?;
     Ok(EnvelopeSignature { keyid, sig })
@@ -550,7 +621,11 @@ fn refuse_unknown(map: &Map<String, Value>, prefix: &str, known: &[&str]) -> Res
     }
 }
 
-fn take_string(map: &mut Map<String, Value>, field: &str, expected: &'static str) -> Result<String, DsseError> {
+fn take_string(
+    map: &mut Map<String, Value>,
+    field: &str,
+    expected: &'static str,
+) -> Result<String, DsseError> {
     match map.remove(field) {
         Some(Value::String(text)) => Ok(text),
         None => Err(shape(field, expected, "nothing".to_owned())),
@@ -641,10 +716,17 @@ impl Unverified<Envelope> {
     /// Statement v1 with a sha256 digest on every subject.
     pub fn verify(self, keys: &ProducerKeys) -> Result<Verified<Statement>, DsseError> {
         let verified = self.verify_signatures(keys, 1, &[IN_TOTO_PAYLOAD_TYPE])?;
-        let owners: BTreeSet<&PrincipalSlug> = verified.signers.iter().map(|signer| &signer.owner).collect();
+        let owners: BTreeSet<&PrincipalSlug> = verified
+            .signers
+            .iter()
+            .map(|signer| &signer.owner)
+            .collect();
         if owners.len() > 1 {
             return Err(DsseError::SeveralProducers {
-                owners: owners.iter().map(|owner| owner.as_str().to_owned()).collect(),
+                owners: owners
+                    .iter()
+                    .map(|owner| owner.as_str().to_owned())
+                    .collect(),
             });
         }
         let statement = Statement::parse(verified.value.payload())?;
@@ -717,7 +799,11 @@ impl TestResult {
     #[must_use]
     pub fn counts(&self) -> Option<Counts> {
         let len = |list: &Option<Vec<String>>| list.as_ref().map_or(0, Vec::len) as u64;
-        let (passed, warned, failed) = (len(&self.passed_tests), len(&self.warned_tests), len(&self.failed_tests));
+        let (passed, warned, failed) = (
+            len(&self.passed_tests),
+            len(&self.warned_tests),
+            len(&self.failed_tests),
+        );
         let tests = passed + warned + failed;
         (tests > 0).then_some(Counts {
             tests,
@@ -793,12 +879,24 @@ impl Statement {
     fn parse(payload: &[u8]) -> Result<Self, DsseError> {
         let value = jcs::parse_strict(payload).map_err(DsseError::StatementJson)?;
         let Value::Object(mut map) = value else {
-            return Err(statement_field("statement", "a JSON object", json_shown(&value)));
+            return Err(statement_field(
+                "statement",
+                "a JSON object",
+                json_shown(&value),
+            ));
         };
         match map.remove("_type") {
             Some(Value::String(text)) if text == STATEMENT_V1 => {}
-            Some(other) => return Err(DsseError::StatementType { got: json_shown(&other) }),
-            None => return Err(DsseError::StatementType { got: "missing".to_owned() }),
+            Some(other) => {
+                return Err(DsseError::StatementType {
+                    got: json_shown(&other),
+                });
+            }
+            None => {
+                return Err(DsseError::StatementType {
+                    got: "missing".to_owned(),
+                });
+            }
         }
         let subjects = match map.remove("subject") {
             None | Some(Value::Null) => return Err(DsseError::NoSubject),
@@ -818,13 +916,31 @@ impl Statement {
         };
         let predicate_type = match map.remove("predicateType") {
             Some(Value::String(text)) if !text.is_empty() => text,
-            Some(other) => return Err(statement_field("predicateType", "a predicate type URI", json_shown(&other))),
-            None => return Err(statement_field("predicateType", "a predicate type URI", "nothing".to_owned())),
+            Some(other) => {
+                return Err(statement_field(
+                    "predicateType",
+                    "a predicate type URI",
+                    json_shown(&other),
+                ));
+            }
+            None => {
+                return Err(statement_field(
+                    "predicateType",
+                    "a predicate type URI",
+                    "nothing".to_owned(),
+                ));
+            }
         };
         let predicate = match map.remove("predicate") {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(object @ Value::Object(_)) => object,
-            Some(other) => return Err(statement_field("predicate", "a JSON object", json_shown(&other))),
+            Some(other) => {
+                return Err(statement_field(
+                    "predicate",
+                    "a JSON object",
+                    json_shown(&other),
+                ));
+            }
         };
         let reading = if predicate_type == TEST_RESULT_PREDICATE {
             Predicate::TestResult(parse_test_result(&predicate)?)
@@ -833,7 +949,8 @@ impl Statement {
         };
         Ok(Self {
             subjects,
-            predicate_digest: evidence::canonical_digest(&predicate).map_err(DsseError::StatementJson)?,
+            predicate_digest: evidence::canonical_digest(&predicate)
+                .map_err(DsseError::StatementJson)?,
             predicate_type,
             predicate,
             reading,
@@ -885,13 +1002,15 @@ fn parse_subject(index: usize, item: Value) -> Result<Subject, DsseError> {
     };
     let git_commit = match digest.remove("gitCommit") {
         None => None,
-        Some(Value::String(text)) => Some(CommitSha::parse_field(&format!("subject[{index}].digest.gitCommit"), &text).map_err(
-            |err| DsseError::StatementField {
-                field: err.field,
-                expected: CommitSha::EXPECTED,
-                got: err.got,
-            },
-        )?),
+        Some(Value::String(text)) => Some(
+            CommitSha::parse_field(&format!("subject[{index}].digest.gitCommit"), &text).map_err(
+                |err| DsseError::StatementField {
+                    field: err.field,
+                    expected: CommitSha::EXPECTED,
+                    got: err.got,
+                },
+            )?,
+        ),
         Some(other) => {
             return Err(statement_field(
                 &format!("subject[{index}].digest.gitCommit"),
@@ -913,7 +1032,13 @@ fn parse_test_result(predicate: &Value) -> Result<TestResult, DsseError> {
         Some(Value::String(text)) if text == "PASSED" => TestOutcome::Passed,
         Some(Value::String(text)) if text == "WARNED" => TestOutcome::Warned,
         Some(Value::String(text)) if text == "FAILED" => TestOutcome::Failed,
-        Some(other) => return Err(statement_field("predicate.result", "one of PASSED, WARNED, FAILED", json_shown(other))),
+        Some(other) => {
+            return Err(statement_field(
+                "predicate.result",
+                "one of PASSED, WARNED, FAILED",
+                json_shown(other),
+            ));
+        }
         None => {
             return Err(statement_field(
                 "predicate.result",
@@ -942,7 +1067,13 @@ fn parse_test_result(predicate: &Value) -> Result<TestResult, DsseError> {
     let url = match field("url") {
         None => None,
         Some(Value::String(text)) => Some(text.clone()),
-        Some(other) => return Err(statement_field("predicate.url", "a URL string", json_shown(other))),
+        Some(other) => {
+            return Err(statement_field(
+                "predicate.url",
+                "a URL string",
+                json_shown(other),
+            ));
+        }
     };
     let list = |name: &'static str| -> Result<Option<Vec<String>>, DsseError> {
         let path = format!("predicate.{name}");
@@ -952,11 +1083,19 @@ fn parse_test_result(predicate: &Value) -> Result<TestResult, DsseError> {
                 .iter()
                 .map(|item| match item {
                     Value::String(text) => Ok(text.clone()),
-                    other => Err(statement_field(&path, "an array of test names", json_shown(other))),
+                    other => Err(statement_field(
+                        &path,
+                        "an array of test names",
+                        json_shown(other),
+                    )),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(other) => Err(statement_field(&path, "an array of test names", json_shown(other))),
+            Some(other) => Err(statement_field(
+                &path,
+                "an array of test names",
+                json_shown(other),
+            )),
         }
     };
     let test_result = TestResult {
@@ -1006,7 +1145,9 @@ impl Verified<Statement> {
         let statement = &self.value;
         // `verify` guarantees one owner and at least one signer.
         let Some(signer) = self.signers.first() else {
-            return Err(DsseError::BadSignature { key_ids: Vec::new() });
+            return Err(DsseError::BadSignature {
+                key_ids: Vec::new(),
+            });
         };
         let mut builder = builder
             .derive_producer(FORM, signer.owner.clone())?
@@ -1016,7 +1157,11 @@ impl Verified<Statement> {
         // The envelope bytes are the artifact the record indexes.
         builder = builder.derive_artifact(FORM, self.envelope_digest, self.envelope_size)?;
 
-        let mut subject_sha256: Vec<Hash> = statement.subjects.iter().map(|subject| subject.sha256).collect();
+        let mut subject_sha256: Vec<Hash> = statement
+            .subjects
+            .iter()
+            .map(|subject| subject.sha256)
+            .collect();
         subject_sha256.sort();
         subject_sha256.dedup();
         builder = builder.attestation(AttestationRef {
@@ -1069,7 +1214,10 @@ impl Verified<Statement> {
             Some(given) if commits.contains(given) => Ok(builder),
             Some(given) => Err(DsseError::CommitMismatch {
                 given: given.as_str().to_owned(),
-                subjects: commits.iter().map(|commit| commit.as_str().to_owned()).collect(),
+                subjects: commits
+                    .iter()
+                    .map(|commit| commit.as_str().to_owned())
+                    .collect(),
             }),
             None if commits.len() == 1 => {
                 let only = commits.into_iter().next().cloned();

@@ -96,7 +96,9 @@ impl FieldError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvidenceError {
     /// The input is larger than the caller's limit.
-    #[error("evidence record is {size} bytes; the limit is {limit} bytes (a record indexes an artifact, it does not carry it)")]
+    #[error(
+        "evidence record is {size} bytes; the limit is {limit} bytes (a record indexes an artifact, it does not carry it)"
+    )]
     TooLarge {
         /// The input's size in bytes.
         size: usize,
@@ -136,7 +138,9 @@ pub enum EvidenceError {
     #[error(transparent)]
     Field(#[from] FieldError),
     /// The record carried an `evidence_id` that is not the hash of its content.
-    #[error("evidence_id: the record's content hashes to {computed}, but it says {given}; remove evidence_id (it is derived) or fix the content")]
+    #[error(
+        "evidence_id: the record's content hashes to {computed}, but it says {given}; remove evidence_id (it is derived) or fix the content"
+    )]
     IdMismatch {
         /// The id the input carried.
         given: String,
@@ -144,7 +148,9 @@ pub enum EvidenceError {
         computed: EvidenceId,
     },
     /// The input form sets this field itself and the caller gave another value.
-    #[error("{field}: the {form} sets this field to {derived}, but {given} was given; leave it unset")]
+    #[error(
+        "{field}: the {form} sets this field to {derived}, but {given} was given; leave it unset"
+    )]
     ConflictsWithForm {
         /// The field in conflict.
         field: &'static str,
@@ -248,7 +254,9 @@ macro_rules! text_field {
 /// a letter or digit.
 fn check_slug(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    let first_ok = bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let first_ok = bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let rest_ok = bytes
         .iter()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
@@ -314,21 +322,20 @@ text_field! {
     check = check_build_id
 }
 
-/// `PROJECT-123`: an uppercase project key of at least two characters, a dash,
-/// and an issue number without leading zeros.
+/// `PROJ-123`: a project key of 1-10 ASCII letters, digits or `_` starting
+/// with a letter, a dash, and an issue number of 1-10 digits without leading
+/// zeros; stored in uppercase (the rules of the release module's Jira key).
 fn check_jira_key(text: &str) -> Option<String> {
-    let (project, number) = text.rsplit_once('-')?;
-    let project_ok = project.len() >= 2
-        && project.len() <= 32
-        && project.as_bytes()[0].is_ascii_uppercase()
+    let (project, number) = text.split_once('-')?;
+    let project_ok = (1..=10).contains(&project.len())
+        && project.as_bytes()[0].is_ascii_alphabetic()
         && project
             .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    let number_ok = !number.is_empty()
-        && number.len() <= 18
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let number_ok = (1..=10).contains(&number.len())
         && !number.starts_with('0')
         && number.bytes().all(|b| b.is_ascii_digit());
-    (project_ok && number_ok).then(|| text.to_owned())
+    (project_ok && number_ok).then(|| text.to_ascii_uppercase())
 }
 
 text_field! {
@@ -338,23 +345,22 @@ text_field! {
     check = check_jira_key
 }
 
-/// 2-64 ASCII letters, digits, `-` or `_`, starting with a letter and holding
-/// at least one digit (`CHG0030001`, `CRQ000001234`, `CRQ-42`).
+/// 1-40 ASCII letters, digits or `-`, starting with a letter (`CHG0030001`,
+/// `CRQ0000042`); stored in uppercase (the rules of the CRQ module's number).
 fn check_crq_ref(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    let ok = (2..=64).contains(&bytes.len())
+    let ok = (1..=40).contains(&bytes.len())
         && bytes[0].is_ascii_alphabetic()
-        && bytes.iter().any(u8::is_ascii_digit)
         && bytes
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
-    ok.then(|| text.to_owned())
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    ok.then(|| text.to_ascii_uppercase())
 }
 
 text_field! {
     /// A change request number in ServiceNow or the built-in change system.
     CrqRef, field = "crq_ref",
-    expected = "a change request number like CHG0030001 or CRQ-42",
+    expected = "a change request number like CHG0030001 or CRQ0000042",
     check = check_crq_ref
 }
 
@@ -383,7 +389,10 @@ text_field! {
 /// characters.
 fn check_uri(text: &str) -> Option<String> {
     let (scheme, rest) = text.split_once(':')?;
-    let scheme_ok = scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+    let scheme_ok = scheme
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphabetic)
         && scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
@@ -491,6 +500,13 @@ impl FromStr for ControlId {
     }
 }
 
+impl<'de> Deserialize<'de> for ControlId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for ControlId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "C-{:02}", self.0)
@@ -538,6 +554,13 @@ impl FromStr for Category {
     type Err = FieldError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::parse_field("test_category", text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Category {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -595,6 +618,13 @@ impl FromStr for Status {
     type Err = FieldError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::parse_field("status", text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -917,9 +947,8 @@ impl Evidence {
     /// The record as a JSON value (without `evidence_id`, which is derived).
     #[must_use]
     pub fn to_json_value(&self) -> Value {
-        // Every field serializes to a string, integer, array or object, so this
-        // cannot fail.
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        serde_json::to_value(self)
+            .expect("every field serializes to a string, an integer, an array or an object")
     }
 
     /// The RFC 8785 canonical JSON of the record: the bytes of its ledger
@@ -954,7 +983,11 @@ impl Evidence {
         {
             return Err(FieldError {
                 field: "release".to_owned(),
-                expected: format!("a release of product {:?} ({}@<version>)", self.product.as_str(), self.product),
+                expected: format!(
+                    "a release of product {:?} ({}@<version>)",
+                    self.product.as_str(),
+                    self.product
+                ),
                 got: quote(release.as_str()),
             }
             .into());
@@ -1295,7 +1328,11 @@ impl EvidenceBuilder {
 
     /// Sets a field an input form derives, refusing a different value the
     /// caller already set.
-    pub(crate) fn derive_status(mut self, form: &'static str, value: Status) -> Result<Self, EvidenceError> {
+    pub(crate) fn derive_status(
+        mut self,
+        form: &'static str,
+        value: Status,
+    ) -> Result<Self, EvidenceError> {
         match self.status {
             Some(given) if given != value => Err(EvidenceError::ConflictsWithForm {
                 field: "status",
@@ -1312,7 +1349,12 @@ impl EvidenceBuilder {
 
     /// Sets the artifact digest and size an input form computed from the bytes
     /// it read, refusing a different digest or size the caller already set.
-    pub(crate) fn derive_artifact(mut self, form: &'static str, checksum: Hash, size: u64) -> Result<Self, EvidenceError> {
+    pub(crate) fn derive_artifact(
+        mut self,
+        form: &'static str,
+        checksum: Hash,
+        size: u64,
+    ) -> Result<Self, EvidenceError> {
         if let Some(given) = self.checksum
             && given != checksum
         {
@@ -1340,7 +1382,11 @@ impl EvidenceBuilder {
 
     /// Sets the producer an input form authenticated, refusing a different one
     /// the caller already set.
-    pub(crate) fn derive_producer(mut self, form: &'static str, value: PrincipalSlug) -> Result<Self, EvidenceError> {
+    pub(crate) fn derive_producer(
+        mut self,
+        form: &'static str,
+        value: PrincipalSlug,
+    ) -> Result<Self, EvidenceError> {
         match &self.produced_by {
             Some(given) if *given != value => Err(EvidenceError::ConflictsWithForm {
                 field: "produced_by",
@@ -1374,24 +1420,48 @@ impl EvidenceBuilder {
 
     /// Checks every field and builds the record.
     pub fn build(self) -> Result<Evidence, EvidenceError> {
-        fn need<T>(value: Option<T>, field: &'static str, hint: &'static str) -> Result<T, EvidenceError> {
+        fn need<T>(
+            value: Option<T>,
+            field: &'static str,
+            hint: &'static str,
+        ) -> Result<T, EvidenceError> {
             value.ok_or(EvidenceError::MissingField { field, hint })
         }
         let evidence = Evidence {
             kind: KIND,
             control_id: need(self.control_id, "control_id", ControlId::EXPECTED)?,
-            produced_by: need(self.produced_by, "produced_by", "the slug of the machine principal that produced the evidence")?,
+            produced_by: need(
+                self.produced_by,
+                "produced_by",
+                "the slug of the machine principal that produced the evidence",
+            )?,
             source_type: need(self.source_type, "source_type", SourceType::EXPECTED)?,
             source_ref: need(self.source_ref, "source_ref", SourceRef::EXPECTED)?,
-            checksum: need(self.checksum, "checksum", "the artifact's SHA-256 as 64 hex digits (or pass the file, and asom computes it)")?,
+            checksum: need(
+                self.checksum,
+                "checksum",
+                "the artifact's SHA-256 as 64 hex digits (or pass the file, and asom computes it)",
+            )?,
             size: self.size,
-            commit_sha: need(self.commit_sha, "commit_sha", "the commit the evidence is for, 40 or 64 hex digits")?,
-            build_id: need(self.build_id, "build_id", "the CI build that produced the evidence")?,
+            commit_sha: need(
+                self.commit_sha,
+                "commit_sha",
+                "the commit the evidence is for, 40 or 64 hex digits",
+            )?,
+            build_id: need(
+                self.build_id,
+                "build_id",
+                "the CI build that produced the evidence",
+            )?,
             jira_refs: self.jira_refs,
             crq_ref: self.crq_ref,
             environment: need(self.environment, "environment", Environment::EXPECTED)?,
             status: need(self.status, "status", Status::EXPECTED)?,
-            created_at: need(self.created_at, "created_at", "an RFC 3339 timestamp like 2025-01-31T09:30:00Z")?,
+            created_at: need(
+                self.created_at,
+                "created_at",
+                "an RFC 3339 timestamp like 2025-01-31T09:30:00Z",
+            )?,
             notes: self.notes,
             test_category: self.test_category,
             tenant: need(self.tenant, "tenant", Tenant::EXPECTED)?,
@@ -1437,7 +1507,12 @@ const FIELDS: &[&str] = &[
 
 const COUNT_FIELDS: &[&str] = &["tests", "failures", "errors", "skipped"];
 
-const ATTESTATION_FIELDS: &[&str] = &["predicate_type", "predicate_digest", "subject_sha256", "key_id"];
+const ATTESTATION_FIELDS: &[&str] = &[
+    "predicate_type",
+    "predicate_digest",
+    "subject_sha256",
+    "key_id",
+];
 
 /// Where a JSON record comes from: a user (the plain input form) or the ledger.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1495,7 +1570,9 @@ impl Fields {
         known: &'static [&'static str],
     ) -> Result<Self, EvidenceError> {
         let Value::Object(map) = value else {
-            return Err(EvidenceError::NotAnObject { got: json_type(&value) });
+            return Err(EvidenceError::NotAnObject {
+                got: json_type(&value),
+            });
         };
         if let Some(unknown) = map.keys().find(|key| !known.contains(&key.as_str())) {
             return Err(EvidenceError::UnknownField {
@@ -1516,7 +1593,11 @@ impl Fields {
         self.map.remove(field).filter(|value| !value.is_null())
     }
 
-    fn required(&mut self, field: &'static str, hint: &'static str) -> Result<Value, EvidenceError> {
+    fn required(
+        &mut self,
+        field: &'static str,
+        hint: &'static str,
+    ) -> Result<Value, EvidenceError> {
         self.take(field)
             .ok_or(EvidenceError::MissingField { field, hint })
     }
@@ -1557,13 +1638,21 @@ impl Fields {
             .as_u64()
             .filter(|n| *n <= MAX_SAFE_INTEGER)
             .ok_or_else(|| {
-                FieldError::json(name, &format!("an integer from 0 to {MAX_SAFE_INTEGER}"), value)
+                FieldError::json(
+                    name,
+                    &format!("an integer from 0 to {MAX_SAFE_INTEGER}"),
+                    value,
+                )
             })
     }
 }
 
 /// Builds a record from a parsed JSON value, checking every field.
-fn from_value(value: Value, origin: Origin, now: Option<OffsetDateTime>) -> Result<Evidence, EvidenceError> {
+fn from_value(
+    value: Value,
+    origin: Origin,
+    now: Option<OffsetDateTime>,
+) -> Result<Evidence, EvidenceError> {
     let mut fields = Fields::new(value, "", "evidence record", FIELDS)?;
 
     if let Some(kind) = fields.take("kind")
@@ -1571,21 +1660,37 @@ fn from_value(value: Value, origin: Origin, now: Option<OffsetDateTime>) -> Resu
     {
         return Err(FieldError::json("kind", "\"evidence\" (or omit the field)", &kind).into());
     }
-    let given_id = fields.optional_text("evidence_id", "a SHA-256 digest of 64 hex digits", |name, text| {
-        Hash::from_hex(text)
-            .map(|_| text.to_owned())
-            .map_err(|_| FieldError::text(name, "a SHA-256 digest of 64 hex digits", text))
-    })?;
+    let given_id = fields.optional_text(
+        "evidence_id",
+        "a SHA-256 digest of 64 hex digits",
+        |name, text| {
+            Hash::from_hex(text)
+                .map(|_| text.to_owned())
+                .map_err(|_| FieldError::text(name, "a SHA-256 digest of 64 hex digits", text))
+        },
+    )?;
 
     let mut builder = EvidenceBuilder::new()
         .control_id(fields.text("control_id", ControlId::EXPECTED, ControlId::parse_field)?)
-        .produced_by(fields.text("produced_by", PrincipalSlug::EXPECTED, PrincipalSlug::parse_field)?)
+        .produced_by(fields.text(
+            "produced_by",
+            PrincipalSlug::EXPECTED,
+            PrincipalSlug::parse_field,
+        )?)
         .source_type(fields.text("source_type", SourceType::EXPECTED, SourceType::parse_field)?)
         .source_ref(fields.text("source_ref", SourceRef::EXPECTED, SourceRef::parse_field)?)
-        .checksum(fields.text("checksum", "a SHA-256 digest of 64 hex digits", parse_sha256)?)
+        .checksum(fields.text(
+            "checksum",
+            "a SHA-256 digest of 64 hex digits",
+            parse_sha256,
+        )?)
         .commit_sha(fields.text("commit_sha", CommitSha::EXPECTED, CommitSha::parse_field)?)
         .build_id(fields.text("build_id", BuildId::EXPECTED, BuildId::parse_field)?)
-        .environment(fields.text("environment", Environment::EXPECTED, Environment::parse_field)?)
+        .environment(fields.text(
+            "environment",
+            Environment::EXPECTED,
+            Environment::parse_field,
+        )?)
         .status(fields.text("status", Status::EXPECTED, Status::parse_field)?)
         .tenant(fields.text("tenant", Tenant::EXPECTED, Tenant::parse_field)?)
         .product(fields.text("product", Product::EXPECTED, Product::parse_field)?);
@@ -1606,15 +1711,21 @@ fn from_value(value: Value, origin: Origin, now: Option<OffsetDateTime>) -> Resu
         (Some(at), _) | (None, Some(at)) => builder = builder.created_at(at),
         (None, None) => {}
     }
-    if let Some(notes) = fields.optional_text("notes", "text of at most 4096 characters", |_, text| {
-        Ok(text.to_owned())
-    })? {
+    if let Some(notes) =
+        fields.optional_text("notes", "text of at most 4096 characters", |_, text| {
+            Ok(text.to_owned())
+        })?
+    {
         builder = builder.notes(notes);
     }
-    if let Some(category) = fields.optional_text("test_category", Category::EXPECTED, Category::parse_field)? {
+    if let Some(category) =
+        fields.optional_text("test_category", Category::EXPECTED, Category::parse_field)?
+    {
         builder = builder.test_category(category);
     }
-    if let Some(release) = fields.optional_text("release", ReleaseRef::EXPECTED, ReleaseRef::parse_field)? {
+    if let Some(release) =
+        fields.optional_text("release", ReleaseRef::EXPECTED, ReleaseRef::parse_field)?
+    {
         builder = builder.release(release);
     }
     if let Some(counts) = fields.take("counts") {
@@ -1645,7 +1756,8 @@ fn from_value(value: Value, origin: Origin, now: Option<OffsetDateTime>) -> Resu
 }
 
 fn parse_sha256(field: &str, text: &str) -> Result<Hash, FieldError> {
-    Hash::from_hex(text).map_err(|_| FieldError::text(field, "a SHA-256 digest of 64 hex digits", text))
+    Hash::from_hex(text)
+        .map_err(|_| FieldError::text(field, "a SHA-256 digest of 64 hex digits", text))
 }
 
 fn parse_jira_refs(value: Option<Value>) -> Result<Vec<JiraKey>, EvidenceError> {
@@ -1670,7 +1782,9 @@ fn parse_jira_refs(value: Option<Value>) -> Result<Vec<JiraKey>, EvidenceError> 
         .map(|(i, item)| {
             let name = format!("jira_refs[{i}]");
             match item {
-                Value::String(text) => JiraKey::parse_field(&name, text).map_err(EvidenceError::from),
+                Value::String(text) => {
+                    JiraKey::parse_field(&name, text).map_err(EvidenceError::from)
+                }
                 other => Err(FieldError::json(&name, JiraKey::EXPECTED, other).into()),
             }
         })
@@ -1678,7 +1792,8 @@ fn parse_jira_refs(value: Option<Value>) -> Result<Vec<JiraKey>, EvidenceError> 
 }
 
 fn parse_counts(value: Value) -> Result<Counts, EvidenceError> {
-    const EXPECTED: &str = "an object {\"tests\", \"failures\", \"errors\", \"skipped\"} of integers";
+    const EXPECTED: &str =
+        "an object {\"tests\", \"failures\", \"errors\", \"skipped\"} of integers";
     if !value.is_object() {
         return Err(FieldError::json("counts", EXPECTED, &value).into());
     }
@@ -1705,7 +1820,8 @@ fn parse_counts(value: Value) -> Result<Counts, EvidenceError> {
 }
 
 fn parse_attestation(value: Value) -> Result<AttestationRef, EvidenceError> {
-    const EXPECTED: &str = "an object {\"predicate_type\", \"predicate_digest\", \"subject_sha256\", \"key_id\"}";
+    const EXPECTED: &str =
+        "an object {\"predicate_type\", \"predicate_digest\", \"subject_sha256\", \"key_id\"}";
     if !value.is_object() {
         return Err(FieldError::json("attestation", EXPECTED, &value).into());
     }
@@ -1717,11 +1833,20 @@ fn parse_attestation(value: Value) -> Result<AttestationRef, EvidenceError> {
             Ok(text.to_owned())
         }
     })?;
-    let predicate_digest = fields.text("predicate_digest", "a SHA-256 digest of 64 hex digits", parse_sha256)?;
+    let predicate_digest = fields.text(
+        "predicate_digest",
+        "a SHA-256 digest of 64 hex digits",
+        parse_sha256,
+    )?;
     let key_id = fields.text("key_id", "a key id", |_, text| Ok(text.to_owned()))?;
     let subjects = fields.required("subject_sha256", "an array of SHA-256 digests")?;
     let Value::Array(items) = subjects else {
-        return Err(FieldError::json("attestation.subject_sha256", "an array of SHA-256 digests", &subjects).into());
+        return Err(FieldError::json(
+            "attestation.subject_sha256",
+            "an array of SHA-256 digests",
+            &subjects,
+        )
+        .into());
     };
     let subject_sha256 = items
         .iter()
@@ -1730,7 +1855,9 @@ fn parse_attestation(value: Value) -> Result<AttestationRef, EvidenceError> {
             let name = format!("attestation.subject_sha256[{i}]");
             match item {
                 Value::String(text) => parse_sha256(&name, text).map_err(EvidenceError::from),
-                other => Err(FieldError::json(&name, "a SHA-256 digest of 64 hex digits", other).into()),
+                other => {
+                    Err(FieldError::json(&name, "a SHA-256 digest of 64 hex digits", other).into())
+                }
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -1752,19 +1879,25 @@ mod tests {
         assert!(check_slug("Orders").is_none());
         assert!(check_slug("-x").is_none());
         assert!(check_slug("").is_none());
-        assert_eq!(check_commit_sha(&"AB".repeat(20)).as_deref(), Some("ab".repeat(20).as_str()));
+        assert_eq!(
+            check_commit_sha(&"AB".repeat(20)).as_deref(),
+            Some("ab".repeat(20).as_str())
+        );
         assert!(check_commit_sha("abc").is_none());
         assert!(check_jira_key("DATA-12").is_some());
         assert!(check_jira_key("DATA-012").is_none());
-        assert!(check_jira_key("data-12").is_none());
-        assert!(check_jira_key("D-1").is_none());
+        assert_eq!(check_jira_key("data-12").as_deref(), Some("DATA-12"));
+        assert!(check_jira_key("DATA12").is_none());
+        assert!(check_jira_key("1DATA-1").is_none());
         assert!(check_uri("https://ci.example/a%20b?x=1#y").is_some());
         assert!(check_uri("file:///reports/t1.xml").is_some());
         assert!(check_uri("/reports/t1.xml").is_none());
         assert!(check_uri("https://ci.example/a b").is_none());
         assert!(check_uri("https://ci.example/%zz").is_none());
         assert!(check_crq_ref("CHG0030001").is_some());
-        assert!(check_crq_ref("CRQ").is_none());
+        assert_eq!(check_crq_ref("crq0000042").as_deref(), Some("CRQ0000042"));
+        assert!(check_crq_ref("0042").is_none());
+        assert!(check_crq_ref("CRQ 42").is_none());
         assert!(check_release("orders@1.4.0").is_some());
         assert!(check_release("orders").is_none());
     }
@@ -1802,6 +1935,8 @@ mod tests {
     fn timestamps_are_stored_in_utc() {
         let at = parse_timestamp("created_at", "2025-01-31T10:30:00+01:00").unwrap();
         assert_eq!(format_rfc3339(at), "2025-01-31T09:30:00Z");
+        let at = parse_timestamp("created_at", "2025-01-31T09:30:00.500000+00:00").unwrap();
+        assert_eq!(format_rfc3339(at), "2025-01-31T09:30:00.5Z");
         assert!(parse_timestamp("created_at", "2025-01-31 10:30").is_err());
     }
 }

@@ -16,7 +16,7 @@
 //!
 //! An identity nobody mapped resolves to a person of its own (its normalised
 //! text). That errs on the side of *missing* a match, so callers that enforce
-//! SoD should also report unmapped identities ([`IdentityDirectory::is_mapped`]).
+//! Separation-of-duties checks should also report unmapped identities ([`IdentityDirectory::is_mapped`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -82,10 +82,12 @@ impl Alias {
         if core.is_empty() {
             return Err(AliasError::Empty);
         }
-        if core.len() > MAX_ALIAS_LEN {
+        // Measured after lowercasing, which can lengthen text, so that what
+        // parses once parses again.
+        let lower = core.to_lowercase();
+        if lower.len() > MAX_ALIAS_LEN {
             return Err(AliasError::TooLong(clip(core)));
         }
-        let lower = core.to_lowercase();
         if let Some(ch) = lower
             .chars()
             .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>'))
@@ -144,7 +146,7 @@ impl From<&Slug> for Alias {
     }
 }
 
-/// One person, as SoD counts people: a canonical person slug when the identity
+/// One person, as separation of duties counts people: a canonical person slug when the identity
 /// is mapped in the directory, otherwise the identity's own normalised text.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

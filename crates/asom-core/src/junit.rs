@@ -27,8 +27,8 @@
 
 use std::fmt;
 
-use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use crate::evidence::{Counts, Evidence, EvidenceBuilder, EvidenceError, Status};
 
@@ -57,7 +57,9 @@ pub struct Position {
 impl Position {
     /// The position of byte `offset` in `text`.
     fn at(text: &str, offset: u64) -> Self {
-        let offset_usize = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
+        let offset_usize = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(text.len());
         // Step back to a character boundary so slicing cannot panic.
         let mut end = offset_usize;
         while !text.is_char_boundary(end) {
@@ -77,7 +79,11 @@ impl Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {} (byte {})", self.line, self.column, self.byte)
+        write!(
+            f,
+            "line {}, column {} (byte {})",
+            self.line, self.column, self.byte
+        )
     }
 }
 
@@ -110,7 +116,9 @@ pub enum JunitError {
         message: String,
     },
     /// A DOCTYPE declaration, refused so that no entity is ever expanded.
-    #[error("JUnit report has a <!DOCTYPE> at {at}; DOCTYPE declarations are refused (they enable entity expansion); remove it")]
+    #[error(
+        "JUnit report has a <!DOCTYPE> at {at}; DOCTYPE declarations are refused (they enable entity expansion); remove it"
+    )]
     Doctype {
         /// Where.
         at: Position,
@@ -124,7 +132,9 @@ pub enum JunitError {
         name: String,
     },
     /// The root element is not a JUnit one.
-    #[error("JUnit report's root element is <{found}> at {at}; expected <testsuites> or <testsuite>")]
+    #[error(
+        "JUnit report's root element is <{found}> at {at}; expected <testsuites> or <testsuite>"
+    )]
     Root {
         /// Where.
         at: Position,
@@ -164,7 +174,9 @@ pub enum JunitError {
         at: Position,
     },
     /// A count attribute that is not a non-negative integer.
-    #[error("JUnit report: attribute {attribute}={value:?} on <{element}> at {at}: expected a non-negative integer")]
+    #[error(
+        "JUnit report: attribute {attribute}={value:?} on <{element}> at {at}: expected a non-negative integer"
+    )]
     Attribute {
         /// Where.
         at: Position,
@@ -176,7 +188,9 @@ pub enum JunitError {
         value: String,
     },
     /// A suite's count attribute disagrees with its test cases.
-    #[error("JUnit counts do not match: <{element}{name}> at {at} says {attribute}=\"{declared}\" but its test cases give {counted}; fix the report generator or the report")]
+    #[error(
+        "JUnit counts do not match: <{element}{name}> at {at} says {attribute}=\"{declared}\" but its test cases give {counted}; fix the report generator or the report"
+    )]
     CountMismatch {
         /// Where the suite starts.
         at: Position,
@@ -285,8 +299,9 @@ impl Open {
 
 const COUNT_ATTRIBUTES: [&str; 4] = ["tests", "failures", "errors", "skipped"];
 
-/// Summarises a JUnit XML report of at most `limit` bytes.
-pub fn summarise(report: &[u8], limit: usize) -> Result<JunitSummary, JunitError> {
+/// Checks the size and the encoding; returns the text without a byte order
+/// mark and the mark's length.
+fn decode(report: &[u8], limit: usize) -> Result<(&str, u64), JunitError> {
     if report.len() > limit {
         return Err(JunitError::TooLarge {
             size: report.len(),
@@ -297,7 +312,12 @@ pub fn summarise(report: &[u8], limit: usize) -> Result<JunitSummary, JunitError
         byte: err.valid_up_to() as u64,
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let bom = (report.len() - text.len()) as u64;
+    Ok((text, (report.len() - text.len()) as u64))
+}
+
+/// Summarises a JUnit XML report of at most `limit` bytes.
+pub fn summarise(report: &[u8], limit: usize) -> Result<JunitSummary, JunitError> {
+    let (text, bom) = decode(report, limit)?;
     let locate = |offset: u64| {
         let mut at = Position::at(text, offset);
         at.byte += bom;
@@ -330,7 +350,6 @@ pub fn summarise(report: &[u8], limit: usize) -> Result<JunitSummary, JunitError
         match event {
             Event::Eof => break,
             Event::DocType(_) => return Err(JunitError::Doctype { at: locate(start) }),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if stack.is_empty() => {
                 let at = locate(start_of(|c| !c.is_whitespace()));
                 return Err(if root_done {
@@ -343,28 +362,15 @@ pub fn summarise(report: &[u8], limit: usize) -> Result<JunitSummary, JunitError
                     }
                 });
             }
-            Event::Text(_) | Event::CData(_) => {}
+            // Declarations, processing instructions, comments and text carry
+            // no counts.
+            Event::Decl(_)
+            | Event::PI(_)
+            | Event::Comment(_)
+            | Event::Text(_)
+            | Event::CData(_) => {}
             Event::GeneralRef(reference) => {
-                let start = start_of(|c| c == '&');
-                let known = match reference.resolve_char_ref() {
-                    Ok(Some(_)) => true,
-                    Ok(None) => {
-                        let name = String::from_utf8_lossy(&reference);
-                        matches!(&*name, "lt" | "gt" | "amp" | "apos" | "quot")
-                    }
-                    Err(err) => {
-                        return Err(JunitError::Xml {
-                            at: locate(start),
-                            message: err.to_string(),
-                        });
-                    }
-                };
-                if !known {
-                    return Err(JunitError::UndefinedEntity {
-                        at: locate(start),
-                        name: String::from_utf8_lossy(&reference).chars().take(64).collect(),
-                    });
-                }
+                check_reference(&reference, locate(start_of(|c| c == '&')))?;
             }
             Event::Start(element) => {
                 let at = locate(start);
@@ -408,7 +414,39 @@ pub fn summarise(report: &[u8], limit: usize) -> Result<JunitSummary, JunitError
     if total.tests == 0 {
         return Err(JunitError::NoTestCases);
     }
-    Ok(JunitSummary { counts: total, suites })
+    Ok(JunitSummary {
+        counts: total,
+        suites,
+    })
+}
+
+/// Allows only the five predefined entities and valid character references:
+/// without a DOCTYPE nothing else is defined.
+fn check_reference(reference: &BytesRef<'_>, at: Position) -> Result<(), JunitError> {
+    let known = match reference.resolve_char_ref() {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            let name = String::from_utf8_lossy(reference);
+            matches!(&*name, "lt" | "gt" | "amp" | "apos" | "quot")
+        }
+        Err(err) => {
+            return Err(JunitError::Xml {
+                at,
+                message: err.to_string(),
+            });
+        }
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(JunitError::UndefinedEntity {
+            at,
+            name: String::from_utf8_lossy(reference)
+                .chars()
+                .take(64)
+                .collect(),
+        })
+    }
 }
 
 /// Checks where an element may appear and starts its frame.
@@ -437,21 +475,34 @@ fn open_element(
     };
     match (name.as_str(), parent) {
         ("testsuite", Open::Suite(_)) => suite_frame(element, &name, at, reader),
-        ("testsuite" | "testsuites", _) => Err(misplaced("suites belong in <testsuites> or <testsuite>")),
-        ("testcase", Open::Suite(frame)) if frame.element == "testsuite" => Ok(Open::Case(CaseFrame {
-            at,
-            failure: false,
-            error: false,
-            skipped: false,
-        })),
+        ("testsuite" | "testsuites", _) => {
+            Err(misplaced("suites belong in <testsuites> or <testsuite>"))
+        }
+        ("testcase", Open::Suite(frame)) if frame.element == "testsuite" => {
+            Ok(Open::Case(CaseFrame {
+                at,
+                failure: false,
+                error: false,
+                skipped: false,
+            }))
+        }
         ("testcase", _) => Err(misplaced("<testcase> belongs directly in a <testsuite>")),
         (_, _) => Ok(Open::Other(name, at)),
     }
 }
 
 /// Reads a suite's name and count attributes.
-fn suite_frame(element: &BytesStart<'_>, name: &str, at: Position, reader: &Reader<&[u8]>) -> Result<Open, JunitError> {
-    let element_name: &'static str = if name == "testsuites" { "testsuites" } else { "testsuite" };
+fn suite_frame(
+    element: &BytesStart<'_>,
+    name: &str,
+    at: Position,
+    reader: &Reader<&[u8]>,
+) -> Result<Open, JunitError> {
+    let element_name: &'static str = if name == "testsuites" {
+        "testsuites"
+    } else {
+        "testsuite"
+    };
     let mut frame = SuiteFrame {
         at,
         element: element_name,
@@ -476,7 +527,10 @@ fn suite_frame(element: &BytesStart<'_>, name: &str, at: Position, reader: &Read
             frame.name = Some(value.chars().take(120).collect());
             continue;
         }
-        if let Some(slot) = COUNT_ATTRIBUTES.iter().position(|known| known.as_bytes() == key) {
+        if let Some(slot) = COUNT_ATTRIBUTES
+            .iter()
+            .position(|known| known.as_bytes() == key)
+        {
             let parsed = value
                 .trim()
                 .parse::<u64>()
@@ -496,7 +550,12 @@ fn suite_frame(element: &BytesStart<'_>, name: &str, at: Position, reader: &Read
 
 /// Finishes an element: adds a test case's outcome to its suite, checks and
 /// folds a suite into its parent, marks a test case's outcome.
-fn close_element(open: Open, stack: &mut [Open], total: &mut Counts, suites: &mut u64) -> Result<(), JunitError> {
+fn close_element(
+    open: Open,
+    stack: &mut [Open],
+    total: &mut Counts,
+    suites: &mut u64,
+) -> Result<(), JunitError> {
     match open {
         Open::Other(name, _) => {
             if let Some(Open::Case(case)) = stack.last_mut() {
@@ -574,7 +633,11 @@ fn check_suite(suite: &SuiteFrame) -> Result<(), JunitError> {
 /// The form sets `status` and `counts` from the summary, `checksum` and `size`
 /// from the report bytes (refusing different values the caller set),
 /// `source_type` (`junit` unless given), and appends the summary to the notes.
-pub fn to_evidence(report: &[u8], limit: usize, builder: EvidenceBuilder) -> Result<Evidence, JunitError> {
+pub fn to_evidence(
+    report: &[u8],
+    limit: usize,
+    builder: EvidenceBuilder,
+) -> Result<Evidence, JunitError> {
     let summary = summarise(report, limit)?;
     if builder.current_test_category().is_none() {
         return Err(EvidenceError::MissingField {

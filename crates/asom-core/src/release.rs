@@ -1,7 +1,7 @@
 //! Tenants, products, changes and releases (DESIGN.md §3).
 //!
 //! - A [`Product`] has a team, a [`DataClassification`], a
-//!   [`ChangeType`](crate::catalog::ChangeType) and an [`ApplicabilityProfile`]
+//!   [`ChangeType`] and an [`ApplicabilityProfile`]
 //!   (is the change material; which controls are excluded by design, with a
 //!   justification; C-01 and C-02 never can be).
 //! - A [`Change`] is one commit: [`CommitSha`], authors, reviewers, [`JiraKey`]s.
@@ -748,7 +748,7 @@ impl Release {
         self.attach_crq_number(crq.number())
     }
 
-    /// Attaches an external CRQ by number (e.g. ServiceNow). That the CRQ is
+    /// Attaches an external CRQ by number (e.g. `ServiceNow`). That the CRQ is
     /// not shared with another release is checked with
     /// [`crate::crq::CrqBindings`] and by the store.
     pub fn attach_crq_number(&mut self, number: &CrqNumber) -> Result<(), ReleaseError> {
@@ -767,7 +767,7 @@ impl Release {
     /// Scope keys that none of `changes` references (a scope item with no change).
     #[must_use]
     pub fn scope_without_changes<'a>(&'a self, changes: &[Change]) -> BTreeSet<&'a JiraKey> {
-        let referenced: BTreeSet<&JiraKey> = changes.iter().flat_map(|c| c.jira_keys()).collect();
+        let referenced: BTreeSet<&JiraKey> = changes.iter().flat_map(Change::jira_keys).collect();
         self.scope
             .iter()
             .filter(|k| !referenced.contains(k))

@@ -82,7 +82,7 @@ impl Actor {
         Self::new(identity, PrincipalKind::Machine)
     }
 
-    /// An actor whose kind is not known (e.g. a ServiceNow user asom has no principal for).
+    /// An actor whose kind is not known (e.g. a `ServiceNow` user asom has no principal for).
     #[must_use]
     pub fn unknown(identity: impl Into<String>) -> Self {
         Self {
@@ -136,7 +136,7 @@ pub struct OverrideFact {
     pub approved_by: Option<Actor>,
 }
 
-/// Everything SoD looks at for one release.
+/// Everything separation of duties looks at for one release.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseFacts {
     /// Commit authors of every change in the release (git identities).
@@ -336,7 +336,7 @@ pub enum SodViolation {
 }
 
 impl SodViolation {
-    /// The control every SoD violation is reported against: C-02.
+    /// The control every separation-of-duties violation is reported against: C-02.
     #[must_use]
     pub fn control(&self) -> ControlId {
         ControlId::SEPARATION_OF_DUTIES
@@ -516,7 +516,7 @@ pub struct SodReport {
     pub violations: Vec<SodViolation>,
     /// The distinct eligible persons who approved the target stage.
     pub eligible_approvers: BTreeSet<PersonId>,
-    /// Identities that no alias maps to a person: SoD treats each as a person
+    /// Identities that no alias maps to a person: the check treats each as a person
     /// of its own, so a missing alias can hide a violation. Reported so that
     /// someone maps them.
     pub unmapped: BTreeSet<String>,
@@ -544,188 +544,234 @@ pub fn check(
     target: Stage,
     quorum: Quorum,
 ) -> SodReport {
+    let resolved = Resolved::new(facts, directory);
     let mut violations = BTreeSet::new();
-    let mut unmapped = BTreeSet::new();
-    let mut person = |identity: &str| {
-        if !directory.is_mapped(identity) {
-            unmapped.insert(identity.trim().to_owned());
-        }
-        directory.resolve(identity)
-    };
+    resolved.author_and_machine_approvals(&mut violations);
+    resolved.deployers(&mut violations);
+    resolved.verifiers(&mut violations);
+    resolved.emergency_approvers(&mut violations);
+    agents(facts, &mut violations);
+    let eligible_approvers = resolved.approver_set(target, quorum, &mut violations);
+    SodReport {
+        target,
+        violations: violations.into_iter().collect(),
+        eligible_approvers,
+        unmapped: resolved.unmapped,
+    }
+}
 
-    let authors: Vec<(&str, PersonId)> = facts
-        .authors
-        .iter()
-        .map(|a| (a.as_str(), person(a)))
-        .collect();
-    let approvals: Vec<(&ApprovalFact, PersonId)> = facts
-        .approvals
-        .iter()
-        .map(|a| (a, person(&a.approver.identity)))
-        .collect();
-    let deployers: Vec<(&Actor, PersonId)> = facts
-        .deployers
-        .iter()
-        .map(|d| (d, person(&d.identity)))
-        .collect();
-    let producers: Vec<(&Actor, PersonId)> = {
+/// The facts with every identity resolved to a person.
+struct Resolved<'f> {
+    authors: Vec<(&'f str, PersonId)>,
+    approvals: Vec<(&'f ApprovalFact, PersonId)>,
+    deployers: Vec<(&'f Actor, PersonId)>,
+    producers: Vec<(&'f Actor, PersonId)>,
+    verifiers: Vec<(&'f Actor, PersonId)>,
+    emergency: Vec<(&'f Actor, PersonId)>,
+    unmapped: BTreeSet<String>,
+}
+
+impl<'f> Resolved<'f> {
+    fn new(facts: &'f ReleaseFacts, directory: &IdentityDirectory) -> Self {
+        let mut unmapped = BTreeSet::new();
+        let mut person = |identity: &str| {
+            if !directory.is_mapped(identity) {
+                unmapped.insert(identity.trim().to_owned());
+            }
+            directory.resolve(identity)
+        };
+        let authors = facts
+            .authors
+            .iter()
+            .map(|a| (a.as_str(), person(a)))
+            .collect();
+        let approvals = facts
+            .approvals
+            .iter()
+            .map(|a| (a, person(&a.approver.identity)))
+            .collect();
+        let deployers = facts
+            .deployers
+            .iter()
+            .map(|d| (d, person(&d.identity)))
+            .collect();
+        // Evidence can run to thousands of entries from a handful of producers.
         let distinct: BTreeSet<&Actor> = facts.evidence.iter().map(|e| &e.producer).collect();
-        distinct
+        let producers = distinct
             .into_iter()
             .map(|p| (p, person(&p.identity)))
-            .collect()
-    };
-    let verifiers: Vec<(&Actor, PersonId)> = facts
-        .verifiers
-        .iter()
-        .map(|v| (v, person(&v.identity)))
-        .collect();
-    let emergency: Vec<(&Actor, PersonId)> = facts
-        .overrides
-        .iter()
-        .filter_map(|o| o.approved_by.as_ref())
-        .map(|a| (a, person(&a.identity)))
-        .collect();
+            .collect();
+        let verifiers = facts
+            .verifiers
+            .iter()
+            .map(|v| (v, person(&v.identity)))
+            .collect();
+        let emergency = facts
+            .overrides
+            .iter()
+            .filter_map(|o| o.approved_by.as_ref())
+            .map(|a| (a, person(&a.identity)))
+            .collect();
+        Self {
+            authors,
+            approvals,
+            deployers,
+            producers,
+            verifiers,
+            emergency,
+            unmapped,
+        }
+    }
 
-    // No author approves, for QA or PROD.
-    for (approval, approver_person) in &approvals {
-        for (author, author_person) in &authors {
-            if approver_person == author_person {
-                violations.insert(SodViolation::AuthorApproves {
+    /// No author approves, for QA or PROD; machines do not approve.
+    fn author_and_machine_approvals(&self, out: &mut BTreeSet<SodViolation>) {
+        for (approval, approver_person) in &self.approvals {
+            for (author, author_person) in &self.authors {
+                if approver_person == author_person {
+                    out.insert(SodViolation::AuthorApproves {
+                        stage: approval.stage,
+                        approver: approval.approver.identity.clone(),
+                        author: (*author).to_owned(),
+                        person: approver_person.clone(),
+                    });
+                }
+            }
+            if approval.approver.kind == Some(PrincipalKind::Machine) {
+                out.insert(SodViolation::ApproverNotHuman {
                     stage: approval.stage,
                     approver: approval.approver.identity.clone(),
-                    author: (*author).to_owned(),
-                    person: approver_person.clone(),
                 });
             }
         }
-        if approval.approver.kind == Some(PrincipalKind::Machine) {
-            violations.insert(SodViolation::ApproverNotHuman {
-                stage: approval.stage,
-                approver: approval.approver.identity.clone(),
-            });
-        }
     }
 
-    // No approver deploys; the deployer is a machine.
-    for (deployer, deployer_person) in &deployers {
-        if deployer.kind != Some(PrincipalKind::Machine) {
-            violations.insert(SodViolation::DeployerNotMachine {
-                deployer: deployer.identity.clone(),
-                kind: deployer.kind,
-            });
-        }
-        for (approval, approver_person) in &approvals {
-            if approver_person == deployer_person {
-                violations.insert(SodViolation::ApproverDeploys {
-                    approver: approval.approver.identity.clone(),
+    /// No approver deploys; the deployer is a machine.
+    fn deployers(&self, out: &mut BTreeSet<SodViolation>) {
+        for (deployer, deployer_person) in &self.deployers {
+            if deployer.kind != Some(PrincipalKind::Machine) {
+                out.insert(SodViolation::DeployerNotMachine {
                     deployer: deployer.identity.clone(),
-                    person: deployer_person.clone(),
+                    kind: deployer.kind,
                 });
+            }
+            for (approval, approver_person) in &self.approvals {
+                if approver_person == deployer_person {
+                    out.insert(SodViolation::ApproverDeploys {
+                        approver: approval.approver.identity.clone(),
+                        deployer: deployer.identity.clone(),
+                        person: deployer_person.clone(),
+                    });
+                }
             }
         }
     }
 
-    // Whoever verifies evidence did not produce it.
-    for (verifier, verifier_person) in &verifiers {
-        for (producer, producer_person) in &producers {
-            if verifier_person == producer_person {
-                violations.insert(SodViolation::VerifierProducedEvidence {
-                    verifier: verifier.identity.clone(),
-                    producer: producer.identity.clone(),
-                    person: verifier_person.clone(),
-                });
+    /// Whoever verifies evidence did not produce it.
+    fn verifiers(&self, out: &mut BTreeSet<SodViolation>) {
+        for (verifier, verifier_person) in &self.verifiers {
+            for (producer, producer_person) in &self.producers {
+                if verifier_person == producer_person {
+                    out.insert(SodViolation::VerifierProducedEvidence {
+                        verifier: verifier.identity.clone(),
+                        producer: producer.identity.clone(),
+                        person: verifier_person.clone(),
+                    });
+                }
             }
         }
     }
 
-    // The emergency approver is not a release approver of the same CRQ.
-    for (em, em_person) in &emergency {
-        for (approval, approver_person) in &approvals {
-            if em_person == approver_person {
-                violations.insert(SodViolation::EmergencyApproverIsReleaseApprover {
-                    emergency_approver: em.identity.clone(),
-                    release_approver: approval.approver.identity.clone(),
-                    person: em_person.clone(),
-                });
+    /// The emergency approver is not a release approver of the same CRQ.
+    fn emergency_approvers(&self, out: &mut BTreeSet<SodViolation>) {
+        for (em, em_person) in &self.emergency {
+            for (approval, approver_person) in &self.approvals {
+                if em_person == approver_person {
+                    out.insert(SodViolation::EmergencyApproverIsReleaseApprover {
+                        emergency_approver: em.identity.clone(),
+                        release_approver: approval.approver.identity.clone(),
+                        person: em_person.clone(),
+                    });
+                }
             }
         }
     }
 
-    // Agents never act authoritatively.
-    let mut agent_acts: Vec<(&Actor, AgentAct)> = Vec::new();
-    agent_acts.extend(
+    /// The approver set of `target` is never empty; quorum counts distinct
+    /// eligible persons (not authors, not agents, not machines). Returns them.
+    fn approver_set(
+        &self,
+        target: Stage,
+        quorum: Quorum,
+        out: &mut BTreeSet<SodViolation>,
+    ) -> BTreeSet<PersonId> {
+        let author_persons: BTreeSet<&PersonId> = self.authors.iter().map(|(_, p)| p).collect();
+        let mut any = false;
+        let mut eligible = BTreeSet::new();
+        for (approval, person) in self.approvals.iter().filter(|(a, _)| a.stage == target) {
+            any = true;
+            let authoritative_kind = !matches!(
+                approval.approver.kind,
+                Some(PrincipalKind::Agent | PrincipalKind::Machine)
+            );
+            if authoritative_kind && !author_persons.contains(person) {
+                eligible.insert(person.clone());
+            }
+        }
+        if !any {
+            out.insert(SodViolation::ApproverSetEmpty { stage: target });
+        }
+        if eligible.len() < quorum.get() {
+            out.insert(SodViolation::QuorumNotMet {
+                stage: target,
+                needed: quorum.get(),
+                eligible: eligible.clone(),
+            });
+        }
+        eligible
+    }
+}
+
+/// Agents never act authoritatively.
+fn agents(facts: &ReleaseFacts, out: &mut BTreeSet<SodViolation>) {
+    let mut acts: Vec<(&Actor, AgentAct)> = Vec::new();
+    acts.extend(
         facts
             .approvals
             .iter()
             .map(|a| (&a.approver, AgentAct::Approved(a.stage))),
     );
-    agent_acts.extend(facts.deployers.iter().map(|d| (d, AgentAct::Deployed)));
-    agent_acts.extend(
+    acts.extend(facts.deployers.iter().map(|d| (d, AgentAct::Deployed)));
+    acts.extend(
         facts
             .evidence
             .iter()
             .map(|e| (&e.producer, AgentAct::RecordedEvidence)),
     );
-    agent_acts.extend(
+    acts.extend(
         facts
             .verifiers
             .iter()
             .map(|v| (v, AgentAct::VerifiedEvidence)),
     );
-    agent_acts.extend(
+    acts.extend(
         facts
             .exceptions
             .iter()
             .map(|x| (&x.granted_by, AgentAct::GrantedException)),
     );
     for o in &facts.overrides {
-        agent_acts.push((&o.requested_by, AgentAct::RequestedOverride));
+        acts.push((&o.requested_by, AgentAct::RequestedOverride));
         if let Some(a) = &o.approved_by {
-            agent_acts.push((a, AgentAct::ApprovedOverride));
+            acts.push((a, AgentAct::ApprovedOverride));
         }
     }
-    for (actor, act) in agent_acts {
+    for (actor, act) in acts {
         if actor.is_agent() {
-            violations.insert(SodViolation::AgentActed {
+            out.insert(SodViolation::AgentActed {
                 agent: actor.identity.clone(),
                 act,
             });
         }
-    }
-
-    // The approver set is never empty; quorum counts distinct eligible persons.
-    let author_persons: BTreeSet<&PersonId> = authors.iter().map(|(_, p)| p).collect();
-    let target_approvals: Vec<&(&ApprovalFact, PersonId)> = approvals
-        .iter()
-        .filter(|(a, _)| a.stage == target)
-        .collect();
-    if target_approvals.is_empty() {
-        violations.insert(SodViolation::ApproverSetEmpty { stage: target });
-    }
-    let eligible_approvers: BTreeSet<PersonId> = target_approvals
-        .iter()
-        .filter(|(a, p)| {
-            !matches!(
-                a.approver.kind,
-                Some(PrincipalKind::Agent | PrincipalKind::Machine)
-            ) && !author_persons.contains(p)
-        })
-        .map(|(_, p)| p.clone())
-        .collect();
-    if eligible_approvers.len() < quorum.get() {
-        violations.insert(SodViolation::QuorumNotMet {
-            stage: target,
-            needed: quorum.get(),
-            eligible: eligible_approvers.clone(),
-        });
-    }
-
-    SodReport {
-        target,
-        violations: violations.into_iter().collect(),
-        eligible_approvers,
-        unmapped,
     }
 }
 

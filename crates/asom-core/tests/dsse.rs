@@ -3,8 +3,8 @@
 //! and property tests that mutated envelopes never verify and never panic.
 
 use asom_core::dsse::{
-    DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE, KeyId, Predicate, ProducerKeys, TEST_RESULT_PREDICATE, TestOutcome,
-    pae,
+    DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE, KeyId, Predicate, ProducerKeys,
+    TEST_RESULT_PREDICATE, TestOutcome, pae,
 };
 use asom_core::evidence::{Counts, EvidenceBuilder, EvidenceError, Status};
 use asom_ledger::Hash;
@@ -38,7 +38,11 @@ fn keys() -> ProducerKeys {
 }
 
 /// Signs `payload` as DSSE with each (keyid, key) and returns the envelope JSON.
-fn envelope(payload_type: &str, payload: &[u8], signers: &[(Option<&str>, &SigningKey)]) -> Vec<u8> {
+fn envelope(
+    payload_type: &str,
+    payload: &[u8],
+    signers: &[(Option<&str>, &SigningKey)],
+) -> Vec<u8> {
     let message = pae(payload_type, payload);
     let signatures: Vec<Value> = signers
         .iter()
@@ -91,7 +95,11 @@ fn signed_test_result(result: &str, passed: &[&str], failed: &[&str]) -> Vec<u8>
 fn binding() -> EvidenceBuilder {
     EvidenceBuilder::new()
         .control_id("C-08".parse().unwrap())
-        .source_ref("https://ci.example/job/orders/742/attestations/t5.dsse.json".parse().unwrap())
+        .source_ref(
+            "https://ci.example/job/orders/742/attestations/t5.dsse.json"
+                .parse()
+                .unwrap(),
+        )
         .commit_sha(COMMIT.parse().unwrap())
         .build_id("orders-742".parse().unwrap())
         .crq_ref("CHG0030001".parse().unwrap())
@@ -103,7 +111,9 @@ fn binding() -> EvidenceBuilder {
         .release("orders-pipeline@1.4.0".parse().unwrap())
 }
 
-fn verify(bytes: &[u8]) -> Result<asom_core::dsse::Verified<asom_core::dsse::Statement>, DsseError> {
+fn verify(
+    bytes: &[u8],
+) -> Result<asom_core::dsse::Verified<asom_core::dsse::Statement>, DsseError> {
     Envelope::parse(bytes)?.verify(&keys())
 }
 
@@ -122,10 +132,16 @@ fn pae_matches_the_dsse_protocol_test_vector() {
 
 #[test]
 fn pae_counts_bytes_and_keeps_the_trailing_space_of_an_empty_body() {
-    assert_eq!(pae(IN_TOTO_PAYLOAD_TYPE, b""), b"DSSEv1 28 application/vnd.in-toto+json 0 ");
+    assert_eq!(
+        pae(IN_TOTO_PAYLOAD_TYPE, b""),
+        b"DSSEv1 28 application/vnd.in-toto+json 0 "
+    );
     assert_eq!(pae("", b"x"), b"DSSEv1 0  1 x");
     // LEN is the UTF-8 byte length: "ä" is two bytes.
-    assert_eq!(pae("ä", b"12345678901"), "DSSEv1 2 ä 11 12345678901".as_bytes());
+    assert_eq!(
+        pae("ä", b"12345678901"),
+        "DSSEv1 2 ä 11 12345678901".as_bytes()
+    );
 }
 
 #[test]
@@ -141,14 +157,25 @@ fn the_published_ed25519_vectors_are_accepted_and_rejected_as_expected() {
                 .try_into()
                 .unwrap();
             let public = SigningKey::from_bytes(&seed).verifying_key();
-            assert_eq!(hex::encode(public.as_bytes()), doc["keys"][name]["public"].as_str().unwrap());
-            keys.register(KeyId::new(name).unwrap(), public, "ci-runner".parse().unwrap())
-                .unwrap();
+            assert_eq!(
+                hex::encode(public.as_bytes()),
+                doc["keys"][name]["public"].as_str().unwrap()
+            );
+            keys.register(
+                KeyId::new(name).unwrap(),
+                public,
+                "ci-runner".parse().unwrap(),
+            )
+            .unwrap();
         }
         let bytes = serde_json::to_vec(&vector["envelope"]).unwrap();
         let unverified = Envelope::parse(&bytes).unwrap();
         if vector["expect"] == "accept" {
-            assert_eq!(hex::encode(unverified.peek().pae()), vector["pae"].as_str().unwrap(), "{id}");
+            assert_eq!(
+                hex::encode(unverified.peek().pae()),
+                vector["pae"].as_str().unwrap(),
+                "{id}"
+            );
         }
         let threshold = usize::try_from(vector["threshold"].as_u64().unwrap()).unwrap();
         let supported: Vec<&str> = vector["supportedPayloadTypes"]
@@ -200,11 +227,17 @@ fn a_passing_test_result_becomes_a_passing_record() {
     assert_eq!(evidence.size(), Some(bytes.len() as u64));
     let attestation = evidence.attestation().unwrap();
     assert_eq!(attestation.predicate_type, TEST_RESULT_PREDICATE);
-    assert_eq!(attestation.subject_sha256, [Hash::from_hex(SUBJECT_SHA256).unwrap()]);
+    assert_eq!(
+        attestation.subject_sha256,
+        [Hash::from_hex(SUBJECT_SHA256).unwrap()]
+    );
     assert_eq!(attestation.key_id, "ci-key-1");
-    let canonical_predicate =
-        asom_ledger::jcs::canonicalize(&test_result("PASSED", &["idempotent rerun", "late data backfill"], &[]))
-            .unwrap();
+    let canonical_predicate = asom_ledger::jcs::canonicalize(&test_result(
+        "PASSED",
+        &["idempotent rerun", "late data backfill"],
+        &[],
+    ))
+    .unwrap();
     assert_eq!(attestation.predicate_digest, Hash::of(&canonical_predicate));
     assert_eq!(evidence.notes(), Some("in-toto test result PASSED"));
     // The binding is kept.
@@ -214,7 +247,8 @@ fn a_passing_test_result_becomes_a_passing_record() {
     assert_eq!(evidence.test_category().unwrap().to_string(), "T5");
 
     // The stored record reads back, attestation included.
-    let stored = asom_core::evidence::Evidence::from_stored_json(&evidence.canonical_json()).unwrap();
+    let stored =
+        asom_core::evidence::Evidence::from_stored_json(&evidence.canonical_json()).unwrap();
     assert_eq!(stored, evidence);
 }
 
@@ -242,12 +276,16 @@ fn a_warned_test_result_passes_and_notes_the_warnings() {
     );
     let evidence = verify(&bytes).unwrap().to_evidence(binding()).unwrap();
     assert_eq!(evidence.status(), Status::Pass);
-    assert_eq!(evidence.notes(), Some("in-toto test result WARNED; warned: slow join"));
+    assert_eq!(
+        evidence.notes(),
+        Some("in-toto test result WARNED; warned: slow join")
+    );
 }
 
 #[test]
 fn another_predicate_becomes_a_generic_record_with_the_callers_status() {
-    let predicate = json!({"buildDefinition": {"buildType": "https://ci.example/v1"}, "runDetails": {}});
+    let predicate =
+        json!({"buildDefinition": {"buildType": "https://ci.example/v1"}, "runDetails": {}});
     let bytes = envelope(
         IN_TOTO_PAYLOAD_TYPE,
         &statement("https://slsa.dev/provenance/v1", &predicate),
@@ -264,7 +302,9 @@ fn another_predicate_becomes_a_generic_record_with_the_callers_status() {
         }
     );
 
-    let evidence = verified.to_evidence(binding().status(Status::Pass)).unwrap();
+    let evidence = verified
+        .to_evidence(binding().status(Status::Pass))
+        .unwrap();
     assert_eq!(evidence.status(), Status::Pass);
     assert!(evidence.counts().is_none());
     let attestation = evidence.attestation().unwrap();
@@ -305,7 +345,9 @@ fn a_signature_without_keyid_is_checked_against_every_registered_key() {
 #[test]
 fn url_safe_and_unpadded_base64_are_accepted() {
     let payload = statement(TEST_RESULT_PREDICATE, &test_result("PASSED", &["a"], &[]));
-    let sig = ci_key().sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes();
+    let sig = ci_key()
+        .sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))
+        .to_bytes();
     let bytes = serde_json::to_vec(&json!({
         "payload": URL_SAFE_NO_PAD.encode(&payload),
         "payloadType": IN_TOTO_PAYLOAD_TYPE,
@@ -322,7 +364,8 @@ fn the_commit_in_git_commit_subjects_must_be_the_bound_one() {
         &test_result("PASSED", &["a"], &[]),
     ))
     .unwrap();
-    statement["subject"][0]["digest"]["gitCommit"] = json!("1111111111111111111111111111111111111111");
+    statement["subject"][0]["digest"]["gitCommit"] =
+        json!("1111111111111111111111111111111111111111");
     let bytes = envelope(
         IN_TOTO_PAYLOAD_TYPE,
         &serde_json::to_vec(&statement).unwrap(),
@@ -341,28 +384,53 @@ fn the_commit_in_git_commit_subjects_must_be_the_bound_one() {
         .tenant("acme".parse().unwrap())
         .product("orders-pipeline".parse().unwrap());
     let evidence = verified.to_evidence(no_commit).unwrap();
-    assert_eq!(evidence.commit_sha().as_str(), "1111111111111111111111111111111111111111");
+    assert_eq!(
+        evidence.commit_sha().as_str(),
+        "1111111111111111111111111111111111111111"
+    );
 }
 
 #[test]
 fn a_caller_cannot_override_what_the_envelope_proves() {
     let bytes = signed_test_result("FAILED", &[], &["late data backfill"]);
     let verified = verify(&bytes).unwrap();
-    let err = verified.to_evidence(binding().status(Status::Pass)).unwrap_err();
+    let err = verified
+        .to_evidence(binding().status(Status::Pass))
+        .unwrap_err();
     assert!(
-        matches!(err, DsseError::Evidence(EvidenceError::ConflictsWithForm { field: "status", .. })),
+        matches!(
+            err,
+            DsseError::Evidence(EvidenceError::ConflictsWithForm {
+                field: "status",
+                ..
+            })
+        ),
         "{err:?}"
     );
     let err = verified
         .to_evidence(binding().produced_by("someone-else".parse().unwrap()))
         .unwrap_err();
     assert!(
-        matches!(err, DsseError::Evidence(EvidenceError::ConflictsWithForm { field: "produced_by", .. })),
+        matches!(
+            err,
+            DsseError::Evidence(EvidenceError::ConflictsWithForm {
+                field: "produced_by",
+                ..
+            })
+        ),
         "{err:?}"
     );
-    let err = verified.to_evidence(binding().checksum(Hash::of(b"other"))).unwrap_err();
+    let err = verified
+        .to_evidence(binding().checksum(Hash::of(b"other")))
+        .unwrap_err();
     assert!(
-        matches!(err, DsseError::Evidence(EvidenceError::ConflictsWithForm { field: "checksum", .. })),
+        matches!(
+            err,
+            DsseError::Evidence(EvidenceError::ConflictsWithForm {
+                field: "checksum",
+                ..
+            })
+        ),
         "{err:?}"
     );
 }
@@ -386,7 +454,11 @@ fn a_bad_signature_is_refused() {
             key_ids: vec!["ci-key-1".to_owned()]
         }
     );
-    assert!(err.to_string().starts_with("DSSE envelope has a bad signature"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("DSSE envelope has a bad signature"),
+        "{err}"
+    );
 
     // The payload changed after signing.
     let good = signed_test_result("FAILED", &[], &["x"]);
@@ -416,10 +488,17 @@ fn an_unknown_key_id_is_refused() {
             key_ids: vec!["laptop-key".to_owned()]
         }
     );
-    assert!(err.to_string().contains("register the producer's public key"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("register the producer's public key"),
+        "{err}"
+    );
     // With no keys registered at all, an envelope without keyid cannot verify.
     let bytes = envelope(IN_TOTO_PAYLOAD_TYPE, b"{}", &[(None, &ci_key())]);
-    let err = Envelope::parse(&bytes).unwrap().verify(&ProducerKeys::new()).unwrap_err();
+    let err = Envelope::parse(&bytes)
+        .unwrap()
+        .verify(&ProducerKeys::new())
+        .unwrap_err();
     assert!(matches!(err, DsseError::BadSignature { .. }), "{err:?}");
 }
 
@@ -447,8 +526,16 @@ fn malformed_base64_is_refused_with_the_field() {
     let mut value: Value = serde_json::from_slice(&good).unwrap();
     value["payload"] = json!("not base64!");
     let err = Envelope::parse(&serde_json::to_vec(&value).unwrap()).unwrap_err();
-    assert_eq!(err, DsseError::Base64 { field: "payload".to_owned() });
-    assert!(err.to_string().contains("malformed base64 in payload"), "{err}");
+    assert_eq!(
+        err,
+        DsseError::Base64 {
+            field: "payload".to_owned()
+        }
+    );
+    assert!(
+        err.to_string().contains("malformed base64 in payload"),
+        "{err}"
+    );
 
     let mut value: Value = serde_json::from_slice(&good).unwrap();
     value["signatures"][0]["sig"] = json!("A+B-");
@@ -463,8 +550,11 @@ fn malformed_base64_is_refused_with_the_field() {
 
 #[test]
 fn a_statement_of_the_wrong_type_is_refused() {
-    let mut value: Value =
-        serde_json::from_slice(&statement(TEST_RESULT_PREDICATE, &test_result("PASSED", &["a"], &[]))).unwrap();
+    let mut value: Value = serde_json::from_slice(&statement(
+        TEST_RESULT_PREDICATE,
+        &test_result("PASSED", &["a"], &[]),
+    ))
+    .unwrap();
     value["_type"] = json!("https://in-toto.io/Statement/v0.1");
     let bytes = envelope(
         IN_TOTO_PAYLOAD_TYPE,
@@ -502,24 +592,39 @@ fn signed_statement(value: &Value) -> Vec<u8> {
 
 #[test]
 fn a_statement_without_subject_or_subject_digest_is_refused() {
-    let base: Value =
-        serde_json::from_slice(&statement(TEST_RESULT_PREDICATE, &test_result("PASSED", &["a"], &[]))).unwrap();
+    let base: Value = serde_json::from_slice(&statement(
+        TEST_RESULT_PREDICATE,
+        &test_result("PASSED", &["a"], &[]),
+    ))
+    .unwrap();
 
     let mut value = base.clone();
     value["subject"] = json!([]);
-    assert_eq!(verify(&signed_statement(&value)).unwrap_err(), DsseError::NoSubject);
+    assert_eq!(
+        verify(&signed_statement(&value)).unwrap_err(),
+        DsseError::NoSubject
+    );
     value.as_object_mut().unwrap().remove("subject");
-    assert_eq!(verify(&signed_statement(&value)).unwrap_err(), DsseError::NoSubject);
+    assert_eq!(
+        verify(&signed_statement(&value)).unwrap_err(),
+        DsseError::NoSubject
+    );
 
     let mut value = base.clone();
     value["subject"][0]["digest"] = json!({"gitCommit": COMMIT});
     let err = verify(&signed_statement(&value)).unwrap_err();
     assert_eq!(err, DsseError::SubjectDigest { index: 0 });
-    assert!(err.to_string().contains("subject[0] has no sha256 digest"), "{err}");
+    assert!(
+        err.to_string().contains("subject[0] has no sha256 digest"),
+        "{err}"
+    );
 
     let mut value = base.clone();
     value["subject"][0]["digest"] = json!({"sha256": "abc"});
-    assert_eq!(verify(&signed_statement(&value)).unwrap_err(), DsseError::SubjectDigest { index: 0 });
+    assert_eq!(
+        verify(&signed_statement(&value)).unwrap_err(),
+        DsseError::SubjectDigest { index: 0 }
+    );
 
     let mut value = base;
     value["subject"][0].as_object_mut().unwrap().remove("name");
@@ -560,7 +665,9 @@ fn malformed_test_results_are_refused_with_the_field() {
     let err = verify(&bytes).unwrap_err();
     assert_eq!(
         err,
-        DsseError::InconsistentResult("result is PASSED but failedTests lists 1 test(s)".to_owned())
+        DsseError::InconsistentResult(
+            "result is PASSED but failedTests lists 1 test(s)".to_owned()
+        )
     );
 }
 
@@ -573,25 +680,51 @@ fn envelopes_of_the_wrong_shape_are_refused() {
     let err = Envelope::parse(br#"{"payload":"","payloadType":"x","signatures":[]}"#).unwrap_err();
     assert_eq!(err, DsseError::NoSignatures);
 
-    let err = Envelope::parse(br#"{"payload":"","payloadType":"x","signatures":[{"sig":""}],"extra":1}"#)
-        .unwrap_err();
-    assert!(matches!(&err, DsseError::Shape { field, .. } if field == "extra"), "{err:?}");
+    let err =
+        Envelope::parse(br#"{"payload":"","payloadType":"x","signatures":[{"sig":""}],"extra":1}"#)
+            .unwrap_err();
+    assert!(
+        matches!(&err, DsseError::Shape { field, .. } if field == "extra"),
+        "{err:?}"
+    );
 
     let err = Envelope::parse(br#"{"payload":"","signatures":[{"sig":""}]}"#).unwrap_err();
-    assert!(matches!(&err, DsseError::Shape { field, .. } if field == "payloadType"), "{err:?}");
+    assert!(
+        matches!(&err, DsseError::Shape { field, .. } if field == "payloadType"),
+        "{err:?}"
+    );
 
-    let err = Envelope::parse(br#"{"payload":5,"payloadType":"x","signatures":[{"sig":""}]}"#).unwrap_err();
-    assert_eq!(err.to_string(), "DSSE envelope: payload: expected base64 of the payload, got 5");
+    let err = Envelope::parse(br#"{"payload":5,"payloadType":"x","signatures":[{"sig":""}]}"#)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "DSSE envelope: payload: expected base64 of the payload, got 5"
+    );
 
-    let err = Envelope::parse(br#"{"payload":"","payloadType":"x","signatures":[{"keyid":"a"}]}"#).unwrap_err();
-    assert!(matches!(&err, DsseError::Shape { field, .. } if field == "signatures[0].sig"), "{err:?}");
+    let err = Envelope::parse(br#"{"payload":"","payloadType":"x","signatures":[{"keyid":"a"}]}"#)
+        .unwrap_err();
+    assert!(
+        matches!(&err, DsseError::Shape { field, .. } if field == "signatures[0].sig"),
+        "{err:?}"
+    );
 
-    let err = Envelope::parse(br#"{"payload":"","payload":"","payloadType":"x","signatures":[]}"#).unwrap_err();
-    assert!(err.to_string().contains("duplicate key \"payload\""), "{err}");
+    let err = Envelope::parse(br#"{"payload":"","payload":"","payloadType":"x","signatures":[]}"#)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("duplicate key \"payload\""),
+        "{err}"
+    );
 
     // A statement that is not JSON, validly signed.
-    let bytes = envelope(IN_TOTO_PAYLOAD_TYPE, b"hello", &[(Some("ci-key-1"), &ci_key())]);
-    assert!(matches!(verify(&bytes).unwrap_err(), DsseError::StatementJson(_)));
+    let bytes = envelope(
+        IN_TOTO_PAYLOAD_TYPE,
+        b"hello",
+        &[(Some("ci-key-1"), &ci_key())],
+    );
+    assert!(matches!(
+        verify(&bytes).unwrap_err(),
+        DsseError::StatementJson(_)
+    ));
 }
 
 #[test]
@@ -606,7 +739,10 @@ fn two_producers_signing_one_envelope_is_refused() {
     let bytes = envelope(
         IN_TOTO_PAYLOAD_TYPE,
         &statement(TEST_RESULT_PREDICATE, &test_result("PASSED", &["a"], &[])),
-        &[(Some("ci-key-1"), &ci_key()), (Some("other-key"), &other_key())],
+        &[
+            (Some("ci-key-1"), &ci_key()),
+            (Some("other-key"), &other_key()),
+        ],
     );
     let err = Envelope::parse(&bytes).unwrap().verify(&keys).unwrap_err();
     assert!(matches!(err, DsseError::SeveralProducers { .. }), "{err:?}");
@@ -622,7 +758,10 @@ fn key_registration_refuses_repeats_and_weak_keys() {
             "ci-runner".parse().unwrap(),
         )
         .unwrap_err();
-    assert!(err.to_string().contains("already registered under this id"), "{err}");
+    assert!(
+        err.to_string().contains("already registered under this id"),
+        "{err}"
+    );
     let err = keys
         .register(
             KeyId::new("ci-key-2").unwrap(),
@@ -630,13 +769,21 @@ fn key_registration_refuses_repeats_and_weak_keys() {
             "ci-runner".parse().unwrap(),
         )
         .unwrap_err();
-    assert!(err.to_string().contains("already registered under another id"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("already registered under another id"),
+        "{err}"
+    );
     // The identity point is a small-order (weak) key.
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let weak = VerifyingKey::from_bytes(&identity).unwrap();
     let err = keys
-        .register(KeyId::new("weak").unwrap(), weak, "ci-runner".parse().unwrap())
+        .register(
+            KeyId::new("weak").unwrap(),
+            weak,
+            "ci-runner".parse().unwrap(),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("weak"), "{err}");
     assert!(KeyId::new("").is_err());
@@ -656,7 +803,11 @@ fn decoded(bytes: &[u8]) -> Option<(String, Vec<u8>, Vec<Vec<u8>>)> {
     Some((
         envelope.payload_type().to_owned(),
         envelope.payload().to_vec(),
-        envelope.signatures().iter().map(|s| s.sig.clone()).collect(),
+        envelope
+            .signatures()
+            .iter()
+            .map(|s| s.sig.clone())
+            .collect(),
     ))
 }
 
@@ -712,7 +863,11 @@ fn every_single_byte_change_to_the_signed_content_fails() {
             let mut bytes = original.clone();
             bytes[at] = byte;
             if verify(&bytes).is_ok() {
-                assert_eq!(decoded(&bytes).unwrap(), expected, "change at byte {at} to {byte:#x}");
+                assert_eq!(
+                    decoded(&bytes).unwrap(),
+                    expected,
+                    "change at byte {at} to {byte:#x}"
+                );
                 verified_changes += 1;
             }
         }

@@ -2,6 +2,9 @@
 //! cross-checks with the count attributes, the defences against hostile input,
 //! and the mapping into an evidence record.
 
+// JUnit is a product name, not code to put in backticks.
+#![allow(clippy::doc_markdown)]
+
 use asom_core::evidence::{Counts, EvidenceBuilder, EvidenceError, Status};
 use asom_core::junit::{JunitError, MAX_DEPTH, summarise, to_evidence};
 use asom_ledger::Hash;
@@ -34,7 +37,11 @@ fn binding() -> EvidenceBuilder {
     EvidenceBuilder::new()
         .control_id("C-06".parse().unwrap())
         .produced_by("ci-runner".parse().unwrap())
-        .source_ref("https://ci.example/job/orders/742/artifacts/junit.xml".parse().unwrap())
+        .source_ref(
+            "https://ci.example/job/orders/742/artifacts/junit.xml"
+                .parse()
+                .unwrap(),
+        )
         .commit_sha("4b825dc642cb6eb9a060e54bf8d69288fbee4904".parse().unwrap())
         .build_id("orders-742".parse().unwrap())
         .environment("ci".parse().unwrap())
@@ -58,7 +65,10 @@ fn a_single_testsuite_root_is_read() {
     assert_eq!(summary.counts(), counts(3, 0, 0, 0));
     assert_eq!(summary.suites(), 1);
     assert_eq!(summary.status(), Status::Pass);
-    assert_eq!(summary.note(), "JUnit: 3 tests in 1 suite(s), 0 failed, 0 errored, 0 skipped");
+    assert_eq!(
+        summary.note(),
+        "JUnit: 3 tests in 1 suite(s), 0 failed, 0 errored, 0 skipped"
+    );
 }
 
 #[test]
@@ -68,14 +78,18 @@ fn failures_errors_and_skips_are_counted_from_the_test_cases() {
     assert_eq!(summary.status(), Status::Fail);
 
     // An error alone fails too.
-    let report = r#"<testsuite><testcase name="a"/><testcase name="b"><error/></testcase></testsuite>"#;
+    let report =
+        r#"<testsuite><testcase name="a"/><testcase name="b"><error/></testcase></testsuite>"#;
     let summary = summarise(report.as_bytes(), LIMIT).unwrap();
     assert_eq!(summary.counts(), counts(2, 0, 1, 0));
     assert_eq!(summary.status(), Status::Fail);
 
     // A test case with both a failure and an error counts once, as a failure.
     let report = r#"<testsuite><testcase name="a"><failure/><error/></testcase></testsuite>"#;
-    assert_eq!(summarise(report.as_bytes(), LIMIT).unwrap().counts(), counts(1, 1, 0, 0));
+    assert_eq!(
+        summarise(report.as_bytes(), LIMIT).unwrap().counts(),
+        counts(1, 1, 0, 0)
+    );
 }
 
 #[test]
@@ -83,7 +97,13 @@ fn a_report_where_everything_was_skipped_is_info_and_says_so() {
     let summary = summarise(ALL_SKIPPED.as_bytes(), LIMIT).unwrap();
     assert_eq!(summary.counts(), counts(2, 0, 0, 2));
     assert_eq!(summary.status(), Status::Info);
-    assert!(summary.note().contains("all 2 test cases were skipped, so the status is info"), "{}", summary.note());
+    assert!(
+        summary
+            .note()
+            .contains("all 2 test cases were skipped, so the status is info"),
+        "{}",
+        summary.note()
+    );
 }
 
 #[test]
@@ -117,7 +137,13 @@ fn the_record_needs_a_category_and_cannot_contradict_the_report() {
         .produced_by("ci-runner".parse().unwrap());
     let err = to_evidence(SINGLE_SUITE.as_bytes(), LIMIT, no_category).unwrap_err();
     assert!(
-        matches!(err, JunitError::Evidence(EvidenceError::MissingField { field: "test_category", .. })),
+        matches!(
+            err,
+            JunitError::Evidence(EvidenceError::MissingField {
+                field: "test_category",
+                ..
+            })
+        ),
         "{err:?}"
     );
     let err = to_evidence(FAILING.as_bytes(), LIMIT, binding().status(Status::Pass)).unwrap_err();
@@ -127,11 +153,21 @@ fn the_record_needs_a_category_and_cannot_contradict_the_report() {
     );
     let err = to_evidence(FAILING.as_bytes(), LIMIT, binding().size(1)).unwrap_err();
     assert!(
-        matches!(err, JunitError::Evidence(EvidenceError::ConflictsWithForm { field: "size", .. })),
+        matches!(
+            err,
+            JunitError::Evidence(EvidenceError::ConflictsWithForm { field: "size", .. })
+        ),
         "{err:?}"
     );
     // The same digest given by the caller (`--sha256`) is fine.
-    assert!(to_evidence(FAILING.as_bytes(), LIMIT, binding().checksum(Hash::of(FAILING.as_bytes()))).is_ok());
+    assert!(
+        to_evidence(
+            FAILING.as_bytes(),
+            LIMIT,
+            binding().checksum(Hash::of(FAILING.as_bytes()))
+        )
+        .is_ok()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -161,7 +197,16 @@ fn a_count_mismatch_names_the_suite_the_line_and_both_numbers() {
     let report = r#"<testsuites failures="0"><testsuite><testcase name="a"><failure/></testcase></testsuite></testsuites>"#;
     let err = summarise(report.as_bytes(), LIMIT).unwrap_err();
     assert!(
-        matches!(err, JunitError::CountMismatch { element: "testsuites", attribute: "failures", declared: 0, counted: 1, .. }),
+        matches!(
+            err,
+            JunitError::CountMismatch {
+                element: "testsuites",
+                attribute: "failures",
+                declared: 0,
+                counted: 1,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -169,8 +214,14 @@ fn a_count_mismatch_names_the_suite_the_line_and_both_numbers() {
 #[test]
 fn a_doctype_is_refused_so_no_entity_is_ever_expanded() {
     let err = summarise(DOCTYPE.as_bytes(), LIMIT).unwrap_err();
-    assert!(matches!(err, JunitError::Doctype { at } if at.line == 2), "{err:?}");
-    assert!(err.to_string().contains("DOCTYPE declarations are refused"), "{err}");
+    assert!(
+        matches!(err, JunitError::Doctype { at } if at.line == 2),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("DOCTYPE declarations are refused"),
+        "{err}"
+    );
     let err = summarise(EXTERNAL_ENTITY.as_bytes(), LIMIT).unwrap_err();
     assert!(matches!(err, JunitError::Doctype { .. }), "{err:?}");
 }
@@ -179,11 +230,20 @@ fn a_doctype_is_refused_so_no_entity_is_ever_expanded() {
 fn undefined_entities_are_refused_and_predefined_ones_are_fine() {
     let report = "<testsuite>\n  <testcase name=\"a\">x &xxe;</testcase></testsuite>";
     let err = summarise(report.as_bytes(), LIMIT).unwrap_err();
-    assert!(matches!(&err, JunitError::UndefinedEntity { name, .. } if name == "xxe"), "{err:?}");
-    assert_eq!(err.to_string(), "JUnit report uses the undefined entity &xxe; at line 2, column 24 (byte 35)");
+    assert!(
+        matches!(&err, JunitError::UndefinedEntity { name, .. } if name == "xxe"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "JUnit report uses the undefined entity &xxe; at line 2, column 24 (byte 35)"
+    );
 
     let report = r#"<testsuite name="a &lt;&amp;&gt; b"><testcase name="&#x41;">&quot;&apos;&#65;</testcase></testsuite>"#;
-    assert_eq!(summarise(report.as_bytes(), LIMIT).unwrap().counts(), counts(1, 0, 0, 0));
+    assert_eq!(
+        summarise(report.as_bytes(), LIMIT).unwrap().counts(),
+        counts(1, 0, 0, 0)
+    );
 }
 
 #[test]
@@ -194,14 +254,21 @@ fn input_that_is_not_xml_is_refused_with_a_position() {
         "JUnit report is not well-formed XML at line 1, column 1 (byte 0): text before the root element; a JUnit report starts with <testsuites> or <testsuite>"
     );
     let err = summarise(b"<testsuite><testcase/></testsuite>\ntrailing", LIMIT).unwrap_err();
-    assert!(matches!(err, JunitError::TrailingContent { at } if at.line == 2 && at.column == 1), "{err:?}");
+    assert!(
+        matches!(err, JunitError::TrailingContent { at } if at.line == 2 && at.column == 1),
+        "{err:?}"
+    );
 
     let err = summarise(b"<testsuite><testcase name=\"a\"></testsuite>", LIMIT).unwrap_err();
     let JunitError::Xml { at, .. } = &err else {
         panic!("expected an XML error, got {err:?}");
     };
     assert_eq!(at.line, 1);
-    assert!(err.to_string().starts_with("JUnit report is not well-formed XML at line 1, column"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("JUnit report is not well-formed XML at line 1, column"),
+        "{err}"
+    );
 
     let err = summarise(b"<testsuite name=\"a><testcase/></testsuite>", LIMIT).unwrap_err();
     assert!(matches!(err, JunitError::Xml { .. }), "{err:?}");
@@ -225,7 +292,10 @@ fn a_truncated_report_names_the_unclosed_element() {
     assert!(summarise(cut, LIMIT).is_err());
     // Cut at every byte: always an error, never a panic.
     for end in 0..FAILING.len() - 1 {
-        assert!(summarise(&FAILING.as_bytes()[..end], LIMIT).is_err(), "cut at {end}");
+        assert!(
+            summarise(&FAILING.as_bytes()[..end], LIMIT).is_err(),
+            "cut at {end}"
+        );
     }
 }
 
@@ -239,7 +309,10 @@ fn a_report_without_test_cases_is_refused() {
 #[test]
 fn the_root_and_the_placement_of_elements_are_checked() {
     let err = summarise(b"<html><body/></html>", LIMIT).unwrap_err();
-    assert!(matches!(&err, JunitError::Root { found, .. } if found == "html"), "{err:?}");
+    assert!(
+        matches!(&err, JunitError::Root { found, .. } if found == "html"),
+        "{err:?}"
+    );
 
     let err = summarise(b"<testsuites><testcase name=\"a\"/></testsuites>", LIMIT).unwrap_err();
     assert!(
@@ -247,7 +320,11 @@ fn the_root_and_the_placement_of_elements_are_checked() {
         "{err:?}"
     );
 
-    let err = summarise(b"<testsuite><testcase name=\"a\"/></testsuite><testsuite/>", LIMIT).unwrap_err();
+    let err = summarise(
+        b"<testsuite><testcase name=\"a\"/></testsuite><testsuite/>",
+        LIMIT,
+    )
+    .unwrap_err();
     assert!(matches!(err, JunitError::TrailingContent { .. }), "{err:?}");
 
     let err = summarise(b"<testsuite tests=\"many\"><testcase/></testsuite>", LIMIT).unwrap_err();
@@ -283,7 +360,10 @@ fn size_encoding_and_depth_limits_hold() {
 
     // A byte order mark is fine.
     let with_bom = [b"\xef\xbb\xbf".as_slice(), SINGLE_SUITE.as_bytes()].concat();
-    assert_eq!(summarise(&with_bom, LIMIT).unwrap().counts(), counts(3, 0, 0, 0));
+    assert_eq!(
+        summarise(&with_bom, LIMIT).unwrap().counts(),
+        counts(3, 0, 0, 0)
+    );
 }
 
 proptest! {

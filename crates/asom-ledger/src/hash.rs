@@ -54,8 +54,12 @@ impl Hash {
 
     /// Parses standard base64 of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, HashParseError> {
-        let bytes = STANDARD.decode(text).map_err(|_| HashParseError::Base64(clip(text)))?;
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| HashParseError::Base64(clip(text)))?;
+        let bytes = STANDARD
+            .decode(text)
+            .map_err(|_| HashParseError::Base64(clip(text)))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| HashParseError::Base64(clip(text)))?;
         Ok(Self(arr))
     }
 

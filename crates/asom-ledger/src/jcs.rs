@@ -53,7 +53,8 @@ const MAX_EXACT_DOUBLE: f64 = 9_007_199_254_740_992.0;
 /// Where a problem is: in JSON text, or inside a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// In JSON text. Both start at 1; columns count bytes, as `serde_json` does.
+    /// In JSON text. Lines start at 1; columns count bytes from 1, as
+    /// `serde_json` does (0 means before the line's first byte).
     Text {
         /// Line number.
         line: usize,
@@ -305,21 +306,23 @@ fn write_object(
 ) -> Result<(), JcsError> {
     out.push(b'{');
     // serde_json's map is ordered by UTF-8 bytes, which is UTF-16 order unless
-    // keys mix U+E000..U+FFFF with characters beyond U+FFFF. Check, and sort
-    // (one allocation) only when the order is really different.
-    if members
-        .keys()
-        .is_sorted_by(|a, b| cmp_utf16(a, b) != Ordering::Greater)
-    {
-        for (index, (key, value)) in members.iter().enumerate() {
-            write_member(index, key, value, out, depth)?;
+    // keys mix U+E000..U+FFFF with characters beyond U+FFFF. Write in the
+    // map's order, checking as we go; only if that order is wrong, start the
+    // object again and sort (one allocation).
+    let start = out.len();
+    let mut previous: Option<&str> = None;
+    for (index, (key, value)) in members.iter().enumerate() {
+        if previous.is_some_and(|p| cmp_utf16(p, key) == Ordering::Greater) {
+            out.truncate(start);
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+            sorted.sort_unstable_by(|a, b| cmp_utf16(a.0, b.0));
+            for (index, (key, value)) in sorted.into_iter().enumerate() {
+                write_member(index, key, value, out, depth)?;
+            }
+            break;
         }
-    } else {
-        let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-        sorted.sort_unstable_by(|a, b| cmp_utf16(a.0, b.0));
-        for (index, (key, value)) in sorted.into_iter().enumerate() {
-            write_member(index, key, value, out, depth)?;
-        }
+        write_member(index, key, value, out, depth)?;
+        previous = Some(key);
     }
     out.push(b'}');
     Ok(())
@@ -396,16 +399,13 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes a JSON string as RFC 8785 §3.2.2.2 requires.
 fn write_string(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    let mut run_start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    let mut rest = s.as_bytes();
+    while let Some(at) = first_to_escape(rest) {
+        out.extend_from_slice(&rest[..at]);
+        let byte = rest[at];
         let escape = ESCAPES[usize::from(byte)];
-        if escape == 0 {
-            continue;
-        }
-        out.extend_from_slice(&bytes[run_start..index]);
         if escape == b'u' {
             out.extend_from_slice(&[
                 b'\\',
@@ -418,10 +418,42 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
         } else {
             out.extend_from_slice(&[b'\\', escape]);
         }
-        run_start = index + 1;
+        rest = &rest[at + 1..];
     }
-    out.extend_from_slice(&bytes[run_start..]);
+    out.extend_from_slice(rest);
     out.push(b'"');
+}
+
+/// The index of the first byte that must be escaped, if any.
+///
+/// Most strings need no escape at all, so eight bytes are tested at a time
+/// for a byte below 0x20, a `"` or a `\` (the "has less" and "has zero"
+/// byte tricks: exact about whether there is one, not where).
+#[inline]
+fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut checked = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ QUOTES;
+        let backslash = word ^ BACKSLASHES;
+        let found = (word.wrapping_sub(ONES * 0x20) & !word)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash);
+        if found & HIGH_BITS != 0 {
+            break;
+        }
+        checked += 8;
+    }
+    bytes[checked..]
+        .iter()
+        .position(|&b| ESCAPES[usize::from(b)] != 0)
+        .map(|at| checked + at)
 }
 
 fn write_number(number: &Number, out: &mut Vec<u8>) -> Result<(), JcsError> {
@@ -1468,6 +1500,17 @@ mod tests {
         ) {
             let (a, b) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
             prop_assert_eq!(cmp_utf16(&a, &b), a.encode_utf16().cmp(b.encode_utf16()));
+        }
+
+        #[test]
+        fn the_word_at_a_time_scan_finds_the_first_byte_to_escape(
+            bytes in prop::collection::vec(
+                prop_oneof![any::<u8>(), prop::sample::select(vec![0u8, 0x1f, 0x20, b'"', b'\\', 0x7f, 0x80, 0xff])],
+                0..40,
+            ),
+        ) {
+            let expected = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\');
+            prop_assert_eq!(first_to_escape(&bytes), expected);
         }
 
         #[test]

@@ -168,7 +168,7 @@ pub enum VerifyError {
 /// Largest power of two strictly smaller than `n` (`n >= 2`).
 const fn split_point(n: u64) -> u64 {
     debug_assert!(n >= 2);
-    1 << (63 - (n - 1).leading_zeros())
+    1 << (n - 1).ilog2()
 }
 
 /// The complete subtrees that make up `[start, end)`, largest (leftmost) first.
@@ -178,7 +178,7 @@ fn range_nodes(start: u64, end: u64, out: &mut Vec<NodeId>) {
     let mut at = start;
     let mut rest = end - start;
     while rest > 0 {
-        let level = 63 - rest.leading_zeros();
+        let level = rest.ilog2();
         let width = 1u64 << level;
         debug_assert_eq!(at % width, 0, "unaligned range [{start}, {end})");
         out.push(NodeId::new(level as u8, at >> level));
@@ -215,7 +215,11 @@ impl Plan {
             range_nodes(start, end, &mut ids);
             bounds.push(from..ids.len());
         }
-        let hashes = if ids.is_empty() { Vec::new() } else { reader.read_nodes(&ids).map_err(ProofError::Read)? };
+        let hashes = if ids.is_empty() {
+            Vec::new()
+        } else {
+            reader.read_nodes(&ids).map_err(ProofError::Read)?
+        };
         Ok(bounds.into_iter().map(|b| fold_right(&hashes[b])).collect())
     }
 }
@@ -259,7 +263,9 @@ pub fn root<R: NodeReader>(reader: &R, size: u64) -> Result<Hash, ProofError<R::
     if size == 0 {
         return Ok(empty_root());
     }
-    let plan = Plan { ranges: vec![(0, size)] };
+    let plan = Plan {
+        ranges: vec![(0, size)],
+    };
     Ok(plan.resolve(reader)?[0])
 }
 
@@ -331,7 +337,10 @@ pub fn verify_inclusion(
         return Err(VerifyError::WrongLength { got: proof.len() });
     }
     if r != *root {
-        return Err(VerifyError::RootMismatch { computed: r, expected: *root });
+        return Err(VerifyError::RootMismatch {
+            computed: r,
+            expected: *root,
+        });
     }
     Ok(())
 }
@@ -353,13 +362,20 @@ pub fn verify_consistency(
             return Err(VerifyError::WrongLength { got: proof.len() });
         }
         if root1 != root2 {
-            return Err(VerifyError::RootMismatch { computed: *root1, expected: *root2 });
+            return Err(VerifyError::RootMismatch {
+                computed: *root1,
+                expected: *root2,
+            });
         }
         return Ok(());
     }
     if size1 == 0 {
         // Every tree extends the empty tree; the proof is empty.
-        return if proof.is_empty() { Ok(()) } else { Err(VerifyError::WrongLength { got: proof.len() }) };
+        return if proof.is_empty() {
+            Ok(())
+        } else {
+            Err(VerifyError::WrongLength { got: proof.len() })
+        };
     }
     if proof.is_empty() {
         return Err(VerifyError::WrongLength { got: 0 });
@@ -398,10 +414,16 @@ pub fn verify_consistency(
         return Err(VerifyError::WrongLength { got: proof.len() });
     }
     if fr != *root1 {
-        return Err(VerifyError::RootMismatch { computed: fr, expected: *root1 });
+        return Err(VerifyError::RootMismatch {
+            computed: fr,
+            expected: *root1,
+        });
     }
     if sr != *root2 {
-        return Err(VerifyError::RootMismatch { computed: sr, expected: *root2 });
+        return Err(VerifyError::RootMismatch {
+            computed: sr,
+            expected: *root2,
+        });
     }
     Ok(())
 }
@@ -437,7 +459,11 @@ impl Frontier {
     /// Rebuilds the frontier of a stored tree of `size` entries with one read.
     pub fn load<R: NodeReader>(reader: &R, size: u64) -> Result<Self, R::Error> {
         let ids = Self::edge_ids(size);
-        let edge = if ids.is_empty() { Vec::new() } else { reader.read_nodes(&ids)? };
+        let edge = if ids.is_empty() {
+            Vec::new()
+        } else {
+            reader.read_nodes(&ids)?
+        };
         Ok(Self { size, edge })
     }
 
@@ -455,7 +481,10 @@ impl Frontier {
         let mut hash = leaf;
         created(NodeId::new(0, index), hash);
         while index & 1 == 1 {
-            let left = self.edge.pop().expect("a set bit of the size has an edge node");
+            let left = self
+                .edge
+                .pop()
+                .expect("a set bit of the size has an edge node");
             hash = node_hash(&left, &hash);
             level += 1;
             index >>= 1;
@@ -570,7 +599,11 @@ mod tests {
     fn roots_match_the_rfc_definition_for_every_size_up_to_70() {
         let (t, leaves) = tree(70);
         for n in 0..=70u64 {
-            assert_eq!(root(&t, n).unwrap(), reference_root(&leaves[..n as usize]), "size {n}");
+            assert_eq!(
+                root(&t, n).unwrap(),
+                reference_root(&leaves[..n as usize]),
+                "size {n}"
+            );
         }
     }
 
@@ -579,7 +612,9 @@ mod tests {
         let mut f = Frontier::new();
         let mut seen = Vec::new();
         for i in 0..200u32 {
-            f.append(leaf_hash(&i.to_le_bytes()), |id, _| seen.push(id.position()));
+            f.append(leaf_hash(&i.to_le_bytes()), |id, _| {
+                seen.push(id.position())
+            });
         }
         let expected: Vec<u64> = (0..seen.len() as u64).collect();
         assert_eq!(seen, expected);
@@ -603,9 +638,18 @@ mod tests {
     #[test]
     fn out_of_range_arguments_are_errors_not_panics() {
         let (t, leaves) = tree(5);
-        assert!(matches!(inclusion_proof(&t, 5, 5), Err(ProofError::IndexOutOfRange { .. })));
-        assert!(matches!(consistency_proof(&t, 4, 3), Err(ProofError::SizesOutOfOrder { .. })));
-        assert!(matches!(inclusion_proof(&t, 2, 9), Err(ProofError::Read(_))));
+        assert!(matches!(
+            inclusion_proof(&t, 5, 5),
+            Err(ProofError::IndexOutOfRange { .. })
+        ));
+        assert!(matches!(
+            consistency_proof(&t, 4, 3),
+            Err(ProofError::SizesOutOfOrder { .. })
+        ));
+        assert!(matches!(
+            inclusion_proof(&t, 2, 9),
+            Err(ProofError::Read(_))
+        ));
         let r = t.root();
         assert!(verify_inclusion(&leaves[0], 7, 5, &[], &r).is_err());
         assert!(verify_consistency(5, 4, &[], &r, &r).is_err());

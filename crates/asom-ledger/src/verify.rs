@@ -72,7 +72,9 @@ pub enum Tamper {
         first_suspect: u64,
     },
     /// A checkpoint names more entries than the log holds.
-    #[error("signed checkpoint at size {size} is beyond the {entries} entries the store holds; entries were deleted")]
+    #[error(
+        "signed checkpoint at size {size} is beyond the {entries} entries the store holds; entries were deleted"
+    )]
     Truncated {
         /// The checkpoint's tree size.
         size: u64,
@@ -142,7 +144,8 @@ impl<'c> LogVerifier<'c> {
         let index = self.frontier.size();
         let pending = &mut self.pending;
         pending.clear();
-        self.frontier.append(leaf_hash(entry), |id, h| pending.push((id, h)));
+        self.frontier
+            .append(leaf_hash(entry), |id, h| pending.push((id, h)));
         for &(node, computed) in &self.pending {
             let stored = match stored_nodes.next() {
                 Some(r) => r.map_err(VerifyLogError::Read)?,
@@ -151,9 +154,17 @@ impl<'c> LogVerifier<'c> {
             self.nodes += 1;
             if stored != computed {
                 return Err(if node.level == 0 {
-                    Tamper::Entry { index, computed, stored }
+                    Tamper::Entry {
+                        index,
+                        computed,
+                        stored,
+                    }
                 } else {
-                    Tamper::Node { node, computed, stored }
+                    Tamper::Node {
+                        node,
+                        computed,
+                        stored,
+                    }
                 }
                 .into());
             }
@@ -297,10 +308,15 @@ mod tests {
     #[test]
     fn an_altered_interior_node_is_named() {
         let (e, mut n, c) = log(50);
-        let at = n.iter().position(|(id, _)| *id == NodeId::new(2, 3)).unwrap();
-        n[at].1 .0[0] ^= 0x80;
+        let at = n
+            .iter()
+            .position(|(id, _)| *id == NodeId::new(2, 3))
+            .unwrap();
+        n[at].1.0[0] ^= 0x80;
         match run(&e, &n, &c) {
-            Err(VerifyLogError::Tamper(Tamper::Node { node, .. })) => assert_eq!(node, NodeId::new(2, 3)),
+            Err(VerifyLogError::Tamper(Tamper::Node { node, .. })) => {
+                assert_eq!(node, NodeId::new(2, 3))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -316,7 +332,11 @@ mod tests {
             f.append(leaf_hash(x), |id, h| n.push((id, h)));
         }
         match run(&e, &n, &c) {
-            Err(VerifyLogError::Tamper(Tamper::Checkpoint { size, first_suspect, .. })) => {
+            Err(VerifyLogError::Tamper(Tamper::Checkpoint {
+                size,
+                first_suspect,
+                ..
+            })) => {
                 assert_eq!(size, 35);
                 assert_eq!(first_suspect, 28);
             }
@@ -329,11 +349,20 @@ mod tests {
         let (e, n, c) = log(50);
         assert!(matches!(
             run(&e[..49], &n[..n.len() - 2], &c),
-            Err(VerifyLogError::Tamper(Tamper::Truncated { size: 50, entries: 49 }))
+            Err(VerifyLogError::Tamper(Tamper::Truncated {
+                size: 50,
+                entries: 49
+            }))
         ));
         let mut more = n.clone();
         more.push((NodeId::new(0, 99), Hash::default()));
-        assert!(matches!(run(&e, &more, &c), Err(VerifyLogError::Tamper(Tamper::ExtraNodes { .. }))));
-        assert!(matches!(run(&e, &n[..10], &c), Err(VerifyLogError::Tamper(Tamper::MissingNode(_)))));
+        assert!(matches!(
+            run(&e, &more, &c),
+            Err(VerifyLogError::Tamper(Tamper::ExtraNodes { .. }))
+        ));
+        assert!(matches!(
+            run(&e, &n[..10], &c),
+            Err(VerifyLogError::Tamper(Tamper::MissingNode(_)))
+        ));
     }
 }

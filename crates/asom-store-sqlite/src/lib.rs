@@ -1,4 +1,4 @@
-//! asom's embedded store: one SQLite database in WAL mode.
+//! asom's embedded store: one `SQLite` database in WAL mode.
 //!
 //! Durability: `journal_mode=WAL` and `synchronous=FULL`, so a transaction
 //! whose commit has returned is on disk (the WAL is fsynced at every commit)
@@ -18,6 +18,10 @@
 //! view. Before signing, the writer recomputes the previous root from the
 //! stored right edge and refuses to sign if it differs from the last signed
 //! checkpoint ([`StoreError::Fork`]).
+
+// SQLite integers are i64. Log indexes stay below 2^40 and node positions
+// below 2^42 (checked on append), so the casts between them and u64 are exact.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -77,10 +81,15 @@ pub struct SqliteStore {
 type Exec = Box<dyn FnOnce(&mut Connection) + Send>;
 
 enum Job {
-    Append { tenant: String, entries: Vec<NewEntry>, reply: SyncSender<Result<Vec<Appended>>> },
+    Append {
+        tenant: String,
+        entries: Vec<NewEntry>,
+        reply: SyncSender<Result<Vec<Appended>>>,
+    },
     Exec(Exec),
 }
 
+#[allow(clippy::needless_pass_by_value)] // Used as `.map_err(backend)`.
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -88,20 +97,42 @@ fn backend(e: rusqlite::Error) -> StoreError {
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| StoreError::Backend(format!("opening {}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(backend)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(backend)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(backend)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(backend)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(backend)?;
+    // Page cache per connection (64 MiB) and memory-mapped reads (up to 1 GiB of
+    // the file): fixed bounds, whatever the log size.
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(backend)?;
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)
+        .map_err(backend)?;
+    // Checkpoint the WAL into the database every ~40 MiB rather than every 4 MiB,
+    // and keep the WAL file from growing past 64 MiB after a checkpoint.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+        .map_err(backend)?;
+    conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)
+        .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(backend)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(backend)?;
     let version = usize::try_from(version).unwrap_or(usize::MAX);
     if version > MIGRATIONS.len() {
         return Err(StoreError::Invalid(format!(
@@ -110,8 +141,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         )));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {}: {e}", i + 1)))?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(backend)?;
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Backend(format!("migration {}: {e}", i + 1)))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).expect("few migrations"),
+        )
+        .map_err(backend)?;
     }
     tx.commit().map_err(backend)
 }
@@ -133,7 +170,14 @@ impl SqliteStore {
         let writer_signers = Arc::clone(&signers);
         let writer = std::thread::Builder::new()
             .name("asom-sqlite-writer".into())
-            .spawn(move || Writer { conn, signers: writer_signers, clock }.run(&rx))
+            .spawn(move || {
+                Writer {
+                    conn,
+                    signers: writer_signers,
+                    clock,
+                }
+                .run(&rx)
+            })
             .map_err(|e| StoreError::Backend(format!("starting the writer thread: {e}")))?;
         Ok(Self {
             path,
@@ -152,17 +196,26 @@ impl SqliteStore {
 
     fn send(&self, job: Job) -> Result<()> {
         let guard = self.jobs.lock().expect("job queue lock");
-        let sender = guard.as_ref().ok_or_else(|| StoreError::Backend("the store is closed".into()))?;
-        sender.send(job).map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))
+        let sender = guard
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("the store is closed".into()))?;
+        sender
+            .send(job)
+            .map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))
     }
 
     /// Runs `f` on the writer connection, inside the writer thread.
-    fn write<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Job::Exec(Box::new(move |conn| {
             let _ = reply.send(f(conn));
         })))?;
-        answer.recv().map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
+        answer
+            .recv()
+            .map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
     }
 
     /// Runs `f` on a pooled read connection.
@@ -199,42 +252,66 @@ fn tenant_id(conn: &Connection, slug: &str) -> Result<i64> {
     conn.prepare_cached("SELECT id FROM tenants WHERE slug = ?1")
         .and_then(|mut s| s.query_row([slug], |r| r.get(0)).optional())
         .map_err(backend)?
-        .ok_or_else(|| StoreError::NotFound { what: format!("tenant {slug:?}") })
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("tenant {slug:?}"),
+        })
+}
+
+/// The first 8 bytes of a digest as the signed integer SQLite indexes.
+fn prefix_key(hash: &Hash) -> i64 {
+    i64::from_be_bytes(hash.0[..8].try_into().expect("32 bytes"))
 }
 
 fn hash_from(blob: &[u8], what: impl FnOnce() -> String) -> Result<Hash> {
-    let arr: [u8; 32] = blob.try_into().map_err(|_| StoreError::Corrupt(format!("{} is not 32 bytes", what())))?;
+    let arr: [u8; 32] = blob
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{} is not 32 bytes", what())))?;
     Ok(Hash(arr))
 }
 
 fn latest_checkpoint(conn: &Connection, tenant: i64, slug: &str) -> Result<StoredCheckpoint> {
-    conn.prepare_cached("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size DESC LIMIT 1")
-        .and_then(|mut s| {
-            s.query_row([tenant], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))
-                .optional()
+    conn.prepare_cached(
+        "SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size DESC LIMIT 1",
+    )
+    .and_then(|mut s| {
+        s.query_row([tenant], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })
-        .map_err(backend)?
-        .map(|(size, root, note)| {
-            Ok(StoredCheckpoint {
-                size: size as u64,
-                root: hash_from(&root, || format!("checkpoint root of tenant {slug:?}"))?,
-                note,
-            })
+        .optional()
+    })
+    .map_err(backend)?
+    .map(|(size, root, note)| {
+        Ok(StoredCheckpoint {
+            size: size as u64,
+            root: hash_from(&root, || format!("checkpoint root of tenant {slug:?}"))?,
+            note,
         })
-        .transpose()?
-        .ok_or_else(|| StoreError::Corrupt(format!("tenant {slug:?} has no signed checkpoint")))
+    })
+    .transpose()?
+    .ok_or_else(|| StoreError::Corrupt(format!("tenant {slug:?} has no signed checkpoint")))
 }
 
 fn read_nodes(conn: &Connection, tenant: i64, ids: &[NodeId]) -> Result<Vec<Hash>> {
-    let mut stmt = conn.prepare_cached("SELECT hash FROM nodes WHERE key = ?1").map_err(backend)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT hash FROM nodes WHERE key = ?1")
+        .map_err(backend)?;
     ids.iter()
         .map(|id| {
             let key = (tenant << NODE_SHIFT) | id.position() as i64;
-            let blob: Option<Vec<u8>> = stmt.query_row([key], |r| r.get(0)).optional().map_err(backend)?;
+            let blob: Option<Vec<u8>> = stmt
+                .query_row([key], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
             let blob = blob.ok_or_else(|| StoreError::NotFound {
                 what: format!("tree node level {} index {}", id.level, id.index),
             })?;
-            hash_from(&blob, || format!("tree node level {} index {}", id.level, id.index))
+            hash_from(&blob, || {
+                format!("tree node level {} index {}", id.level, id.index)
+            })
         })
         .collect()
 }
@@ -251,18 +328,22 @@ impl asom_ledger::merkle::NodeReader for ConnNodes<'_> {
     }
 }
 
-fn row_to_entry(tenant: i64, r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Vec<u8>, Vec<u8>, String, Vec<u8>)> {
-    let _ = tenant;
+/// An entry row: key, id, content id, kind, body.
+type EntryRow = (i64, Vec<u8>, Vec<u8>, String, Vec<u8>);
+
+fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn to_stored_entry(row: (i64, Vec<u8>, Vec<u8>, String, Vec<u8>)) -> Result<StoredEntry> {
+fn to_stored_entry(row: EntryRow) -> Result<StoredEntry> {
     let (key, id, content_id, kind, bytes) = row;
     let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
     Ok(StoredEntry {
         index,
         id: hash_from(&id, || format!("id of entry {index}"))?,
-        content_id: ContentId(hash_from(&content_id, || format!("content id of entry {index}"))?),
+        content_id: ContentId(hash_from(&content_id, || {
+            format!("content id of entry {index}")
+        })?),
         kind,
         bytes,
     })
@@ -296,9 +377,17 @@ impl Writer {
                         queued = 0;
                         f(&mut self.conn);
                     }
-                    Job::Append { tenant, entries, reply } => {
+                    Job::Append {
+                        tenant,
+                        entries,
+                        reply,
+                    } => {
                         queued += entries.len();
-                        appends.push(PendingAppend { tenant, entries, reply });
+                        appends.push(PendingAppend {
+                            tenant,
+                            entries,
+                            reply,
+                        });
                     }
                 }
                 if queued < MAX_BATCH_ENTRIES {
@@ -325,21 +414,36 @@ impl Writer {
                 tracing::error!(error = %message, "append batch rolled back");
                 for pending in appends {
                     let _ = pending.reply.send(Err(match &e {
-                        StoreError::Fork { tenant, size, computed, signed } if *tenant == pending.tenant => {
-                            StoreError::Fork { tenant: tenant.clone(), size: *size, computed: *computed, signed: *signed }
-                        }
-                        _ => StoreError::Backend(format!("the batch this append was in failed: {message}")),
+                        StoreError::Fork {
+                            tenant,
+                            size,
+                            computed,
+                            signed,
+                        } if *tenant == pending.tenant => StoreError::Fork {
+                            tenant: tenant.clone(),
+                            size: *size,
+                            computed: *computed,
+                            signed: *signed,
+                        },
+                        _ => StoreError::Backend(format!(
+                            "the batch this append was in failed: {message}"
+                        )),
                     }));
                 }
             }
         }
     }
 
+    #[allow(clippy::too_many_lines)] // One transaction's steps, in the order they happen.
     fn try_commit(&mut self, appends: &[PendingAppend]) -> Result<Vec<Result<Vec<Appended>>>> {
         let now = (self.clock)();
         let signers = self.signers.read().expect("signer lock").clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-        let mut results: Vec<Option<Result<Vec<Appended>>>> = (0..appends.len()).map(|_| None).collect();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let mut results: Vec<Option<Result<Vec<Appended>>>> =
+            (0..appends.len()).map(|_| None).collect();
         let mut tenants: Vec<&str> = appends.iter().map(|a| a.tenant.as_str()).collect();
         tenants.sort_unstable();
         tenants.dedup();
@@ -349,7 +453,9 @@ impl Writer {
                 Err(e) => {
                     for (i, a) in appends.iter().enumerate() {
                         if a.tenant == slug {
-                            results[i] = Some(Err(StoreError::NotFound { what: format!("tenant {slug:?}") }));
+                            results[i] = Some(Err(StoreError::NotFound {
+                                what: format!("tenant {slug:?}"),
+                            }));
                         }
                     }
                     if matches!(e, StoreError::NotFound { .. }) {
@@ -361,7 +467,9 @@ impl Writer {
             let Some(signer) = signers.get(slug) else {
                 for (i, a) in appends.iter().enumerate() {
                     if a.tenant == slug {
-                        results[i] = Some(Err(StoreError::NoSigner { tenant: slug.to_owned() }));
+                        results[i] = Some(Err(StoreError::NoSigner {
+                            tenant: slug.to_owned(),
+                        }));
                     }
                 }
                 continue;
@@ -370,20 +478,30 @@ impl Writer {
             let mut frontier = Frontier::load(&ConnNodes { conn: &tx, tenant }, last.size)?;
             let computed = frontier.root();
             if computed != last.root {
-                return Err(StoreError::Fork { tenant: slug.to_owned(), size: last.size, computed, signed: last.root });
+                return Err(StoreError::Fork {
+                    tenant: slug.to_owned(),
+                    size: last.size,
+                    computed,
+                    signed: last.root,
+                });
             }
             let mut seen: HashMap<ContentId, Appended> = HashMap::new();
             let mut fresh: Vec<(usize, usize)> = Vec::new();
             {
                 let mut find = tx
-                    .prepare_cached("SELECT key, id FROM entries WHERE tenant = ?1 AND content_id = ?2")
+                    .prepare_cached(
+                        "SELECT key, id FROM entries WHERE tenant = ?1 AND content_key = ?2 AND content_id = ?3",
+                    )
                     .map_err(backend)?;
                 let mut insert_entry = tx
                     .prepare_cached(
-                        "INSERT INTO entries (key, tenant, id, content_id, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO entries (key, tenant, id, content_id, kind, body, id_key, content_key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     )
                     .map_err(backend)?;
-                let mut insert_node = tx.prepare_cached("INSERT INTO nodes (key, hash) VALUES (?1, ?2)").map_err(backend)?;
+                let mut insert_node = tx
+                    .prepare_cached("INSERT INTO nodes (key, hash) VALUES (?1, ?2)")
+                    .map_err(backend)?;
                 for (ai, a) in appends.iter().enumerate() {
                     if a.tenant != slug {
                         continue;
@@ -392,11 +510,17 @@ impl Writer {
                     for (ei, e) in a.entries.iter().enumerate() {
                         let cid = e.content_id();
                         if let Some(prev) = seen.get(&cid) {
-                            out.push(Appended { duplicate: true, ..prev.clone() });
+                            out.push(Appended {
+                                duplicate: true,
+                                ..prev.clone()
+                            });
                             continue;
                         }
                         let existing: Option<(i64, Vec<u8>)> = find
-                            .query_row(params![tenant, cid.0.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .query_row(
+                                params![tenant, prefix_key(&cid.0), cid.0.as_bytes().as_slice()],
+                                |r| Ok((r.get(0)?, r.get(1)?)),
+                            )
                             .optional()
                             .map_err(backend)?;
                         if let Some((key, id)) = existing {
@@ -408,13 +532,21 @@ impl Writer {
                                 duplicate: true,
                                 checkpoint_size: 0,
                             };
-                            seen.insert(cid, Appended { duplicate: false, ..appended.clone() });
+                            seen.insert(
+                                cid,
+                                Appended {
+                                    duplicate: false,
+                                    ..appended.clone()
+                                },
+                            );
                             out.push(appended);
                             continue;
                         }
                         let index = frontier.size();
                         if index >= 1 << ENTRY_SHIFT {
-                            return Err(StoreError::Invalid(format!("tenant {slug:?}'s log is full (2^40 entries)")));
+                            return Err(StoreError::Invalid(format!(
+                                "tenant {slug:?}'s log is full (2^40 entries)"
+                            )));
                         }
                         let bytes = build_entry_bytes(slug, &now, e);
                         let id = Hash::of(&bytes);
@@ -426,13 +558,17 @@ impl Writer {
                                 cid.0.as_bytes().as_slice(),
                                 e.kind(),
                                 bytes,
+                                prefix_key(&id),
+                                prefix_key(&cid.0),
                             ])
                             .map_err(backend)?;
                         let mut node_err = None;
                         frontier.append(leaf_hash(&bytes), |node, hash| {
                             if node_err.is_none() {
                                 let key = (tenant << NODE_SHIFT) | node.position() as i64;
-                                if let Err(e) = insert_node.execute(params![key, hash.as_bytes().as_slice()]) {
+                                if let Err(e) =
+                                    insert_node.execute(params![key, hash.as_bytes().as_slice()])
+                                {
                                     node_err = Some(e);
                                 }
                             }
@@ -440,7 +576,13 @@ impl Writer {
                         if let Some(e) = node_err {
                             return Err(backend(e));
                         }
-                        let appended = Appended { index, id, content_id: cid, duplicate: false, checkpoint_size: 0 };
+                        let appended = Appended {
+                            index,
+                            id,
+                            content_id: cid,
+                            duplicate: false,
+                            checkpoint_size: 0,
+                        };
                         seen.insert(cid, appended.clone());
                         fresh.push((ai, ei));
                         out.push(appended);
@@ -450,10 +592,15 @@ impl Writer {
             }
             let size = frontier.size();
             if size != last.size {
-                let checkpoint = Checkpoint { origin: signer.name().to_owned(), size, root: frontier.root(), extensions: Vec::new() };
-                let note = checkpoint
-                    .sign(signer)
-                    .map_err(|e| StoreError::Invalid(format!("signing the checkpoint of tenant {slug:?}: {e}")))?;
+                let checkpoint = Checkpoint {
+                    origin: signer.name().to_owned(),
+                    size,
+                    root: frontier.root(),
+                    extensions: Vec::new(),
+                };
+                let note = checkpoint.sign(signer).map_err(|e| {
+                    StoreError::Invalid(format!("signing the checkpoint of tenant {slug:?}: {e}"))
+                })?;
                 tx.prepare_cached("INSERT INTO checkpoints (tenant, size, root, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
                     .and_then(|mut s| s.execute(params![tenant, size as i64, checkpoint.root.as_bytes().as_slice(), note, now]))
                     .map_err(backend)?;
@@ -470,12 +617,18 @@ impl Writer {
             let _ = fresh;
         }
         tx.commit().map_err(backend)?;
-        Ok(results.into_iter().map(|r| r.expect("every append has a result")).collect())
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every append has a result"))
+            .collect())
     }
 }
 
 fn signers_for_create(signers: &Signers, slug: &str, signer: Arc<NoteSigner>) {
-    signers.write().expect("signer lock").insert(slug.to_owned(), signer);
+    signers
+        .write()
+        .expect("signer lock")
+        .insert(slug.to_owned(), signer);
 }
 
 impl Store for SqliteStore {
@@ -483,7 +636,12 @@ impl Store for SqliteStore {
         format!("sqlite:{}", self.path.display())
     }
 
-    fn create_tenant(&self, tenant: &Tenant, signer: Arc<NoteSigner>, now: &str) -> Result<StoredCheckpoint> {
+    fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        signer: Arc<NoteSigner>,
+        now: &str,
+    ) -> Result<StoredCheckpoint> {
         if signer.name() != tenant.origin {
             return Err(StoreError::Invalid(format!(
                 "the log key is named {:?} but the tenant's origin is {:?}; they must be the same",
@@ -538,19 +696,37 @@ impl Store for SqliteStore {
 
     fn tenant(&self, slug: &str) -> Result<Tenant> {
         self.read(|conn| {
-            conn.query_row("SELECT slug, origin FROM tenants WHERE slug = ?1", [slug], |r| {
-                Ok(Tenant { slug: r.get(0)?, origin: r.get(1)? })
-            })
+            conn.query_row(
+                "SELECT slug, origin FROM tenants WHERE slug = ?1",
+                [slug],
+                |r| {
+                    Ok(Tenant {
+                        slug: r.get(0)?,
+                        origin: r.get(1)?,
+                    })
+                },
+            )
             .optional()
             .map_err(backend)?
-            .ok_or_else(|| StoreError::NotFound { what: format!("tenant {slug:?}") })
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("tenant {slug:?}"),
+            })
         })
     }
 
     fn tenants(&self) -> Result<Vec<Tenant>> {
         self.read(|conn| {
-            let mut s = conn.prepare("SELECT slug, origin FROM tenants ORDER BY slug").map_err(backend)?;
-            let rows = s.query_map([], |r| Ok(Tenant { slug: r.get(0)?, origin: r.get(1)? })).map_err(backend)?;
+            let mut s = conn
+                .prepare("SELECT slug, origin FROM tenants ORDER BY slug")
+                .map_err(backend)?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok(Tenant {
+                        slug: r.get(0)?,
+                        origin: r.get(1)?,
+                    })
+                })
+                .map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
     }
@@ -565,13 +741,19 @@ impl Store for SqliteStore {
                 t.origin
             )));
         }
-        let active = self.log_keys(tenant)?.into_iter().any(|k| k.active && k.verifier == verifier);
+        let active = self
+            .log_keys(tenant)?
+            .into_iter()
+            .any(|k| k.active && k.verifier == verifier);
         if !active {
             return Err(StoreError::Invalid(format!(
                 "key {verifier} is not an active log key of tenant {tenant:?}; register it with the tenant first"
             )));
         }
-        self.signers.write().expect("signer lock").insert(tenant.to_owned(), signer);
+        self.signers
+            .write()
+            .expect("signer lock")
+            .insert(tenant.to_owned(), signer);
         Ok(())
     }
 
@@ -607,14 +789,20 @@ impl Store for SqliteStore {
     fn create_principal(&self, tenant: &str, principal: &Principal) -> Result<()> {
         let tenant = tenant.to_owned();
         let slug = principal.slug().as_str().to_owned();
-        let body = serde_json::to_string(principal).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body =
+            serde_json::to_string(principal).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.write(move |conn| {
             let id = tenant_id(conn, &tenant)?;
             let inserted = conn
-                .execute("INSERT OR IGNORE INTO principals (tenant, slug, body) VALUES (?1, ?2, ?3)", params![id, slug, body])
+                .execute(
+                    "INSERT OR IGNORE INTO principals (tenant, slug, body) VALUES (?1, ?2, ?3)",
+                    params![id, slug, body],
+                )
                 .map_err(backend)?;
             if inserted == 0 {
-                return Err(StoreError::AlreadyExists { what: format!("principal {slug:?}") });
+                return Err(StoreError::AlreadyExists {
+                    what: format!("principal {slug:?}"),
+                });
             }
             Ok(())
         })
@@ -624,22 +812,36 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let id = tenant_id(conn, tenant)?;
             let body: String = conn
-                .query_row("SELECT body FROM principals WHERE tenant = ?1 AND slug = ?2", params![id, slug], |r| r.get(0))
+                .query_row(
+                    "SELECT body FROM principals WHERE tenant = ?1 AND slug = ?2",
+                    params![id, slug],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?
-                .ok_or_else(|| StoreError::NotFound { what: format!("principal {slug:?}") })?;
-            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("principal {slug:?}: {e}")))
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("principal {slug:?}"),
+                })?;
+            serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("principal {slug:?}: {e}")))
         })
     }
 
     fn principals(&self, tenant: &str) -> Result<Vec<Principal>> {
         self.read(|conn| {
             let id = tenant_id(conn, tenant)?;
-            let mut s = conn.prepare("SELECT slug, body FROM principals WHERE tenant = ?1 ORDER BY slug").map_err(backend)?;
-            let rows = s.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(backend)?;
+            let mut s = conn
+                .prepare("SELECT slug, body FROM principals WHERE tenant = ?1 ORDER BY slug")
+                .map_err(backend)?;
+            let rows = s
+                .query_map([id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(backend)?;
             rows.map(|row| {
                 let (slug, body) = row.map_err(backend)?;
-                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("principal {slug:?}: {e}")))
+                serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Corrupt(format!("principal {slug:?}: {e}")))
             })
             .collect()
         })
@@ -753,8 +955,14 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Job::Append { tenant: tenant.to_owned(), entries, reply })?;
-        answer.recv().map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
+        self.send(Job::Append {
+            tenant: tenant.to_owned(),
+            entries,
+            reply,
+        })?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
     }
 
     fn latest_checkpoint(&self, tenant: &str) -> Result<StoredCheckpoint> {
@@ -765,22 +973,38 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;
             let row: Option<(Vec<u8>, String)> = conn
-                .query_row("SELECT root, note FROM checkpoints WHERE tenant = ?1 AND size = ?2", params![t, size as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT root, note FROM checkpoints WHERE tenant = ?1 AND size = ?2",
+                    params![t, size as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()
                 .map_err(backend)?;
-            let (root, note) = row.ok_or_else(|| StoreError::NotFound { what: format!("a signed checkpoint at size {size}") })?;
-            Ok(StoredCheckpoint { size, root: hash_from(&root, || format!("checkpoint root at size {size}"))?, note })
+            let (root, note) = row.ok_or_else(|| StoreError::NotFound {
+                what: format!("a signed checkpoint at size {size}"),
+            })?;
+            Ok(StoredCheckpoint {
+                size,
+                root: hash_from(&root, || format!("checkpoint root at size {size}"))?,
+                note,
+            })
         })
     }
 
     fn checkpoints(&self, tenant: &str) -> Result<Vec<StoredCheckpoint>> {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;
-            let mut s = conn.prepare("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size").map_err(backend)?;
+            let mut s = conn
+                .prepare("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size")
+                .map_err(backend)?;
             let rows = s
-                .query_map([t], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))
+                .query_map([t], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
                 .map_err(backend)?;
             rows.map(|row| {
                 let (size, root, note) = row.map_err(backend)?;
@@ -798,13 +1022,22 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;
             if index >= 1 << ENTRY_SHIFT {
-                return Err(StoreError::NotFound { what: format!("entry {index}") });
+                return Err(StoreError::NotFound {
+                    what: format!("entry {index}"),
+                });
             }
             let row = conn
-                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE key = ?1"))
-                .and_then(|mut s| s.query_row([(t << ENTRY_SHIFT) | index as i64], |r| row_to_entry(t, r)).optional())
+                .prepare_cached(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE key = ?1"
+                ))
+                .and_then(|mut s| {
+                    s.query_row([(t << ENTRY_SHIFT) | index as i64], row_to_entry)
+                        .optional()
+                })
                 .map_err(backend)?
-                .ok_or_else(|| StoreError::NotFound { what: format!("entry {index} of tenant {tenant:?}") })?;
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("entry {index} of tenant {tenant:?}"),
+                })?;
             to_stored_entry(row)
         })
     }
@@ -813,8 +1046,8 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;
             let row = conn
-                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND id = ?2"))
-                .and_then(|mut s| s.query_row(params![t, id.as_bytes().as_slice()], |r| row_to_entry(t, r)).optional())
+                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND id_key = ?2 AND id = ?3"))
+                .and_then(|mut s| s.query_row(params![t, prefix_key(id), id.as_bytes().as_slice()], row_to_entry).optional())
                 .map_err(backend)?
                 .ok_or_else(|| StoreError::NotFound { what: format!("entry with id {id} in tenant {tenant:?}") })?;
             to_stored_entry(row)
@@ -825,8 +1058,8 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;
             let row = conn
-                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND content_id = ?2"))
-                .and_then(|mut s| s.query_row(params![t, content_id.0.as_bytes().as_slice()], |r| row_to_entry(t, r)).optional())
+                .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND content_key = ?2 AND content_id = ?3"))
+                .and_then(|mut s| s.query_row(params![t, prefix_key(&content_id.0), content_id.0.as_bytes().as_slice()], row_to_entry).optional())
                 .map_err(backend)?
                 .ok_or_else(|| StoreError::NotFound { what: format!("entry with content id {content_id} in tenant {tenant:?}") })?;
             to_stored_entry(row)
@@ -844,26 +1077,47 @@ impl Store for SqliteStore {
             conn.execute_batch("BEGIN").map_err(backend)?;
             let result = (|| {
                 let mut es = conn
-                    .prepare("SELECT key, body FROM entries WHERE key >= ?1 AND key < ?2 ORDER BY key")
+                    .prepare(
+                        "SELECT key, body FROM entries WHERE key >= ?1 AND key < ?2 ORDER BY key",
+                    )
                     .map_err(backend)?;
                 let mut ns = conn
-                    .prepare("SELECT key, hash FROM nodes WHERE key >= ?1 AND key < ?2 ORDER BY key")
+                    .prepare(
+                        "SELECT key, hash FROM nodes WHERE key >= ?1 AND key < ?2 ORDER BY key",
+                    )
                     .map_err(backend)?;
-                let mut entries = es.query(params![t << ENTRY_SHIFT, (t + 1) << ENTRY_SHIFT]).map_err(backend)?;
-                let mut nodes = ns.query(params![t << NODE_SHIFT, (t + 1) << NODE_SHIFT]).map_err(backend)?;
+                let mut entries = es
+                    .query(params![t << ENTRY_SHIFT, (t + 1) << ENTRY_SHIFT])
+                    .map_err(backend)?;
+                let mut nodes = ns
+                    .query(params![t << NODE_SHIFT, (t + 1) << NODE_SHIFT])
+                    .map_err(backend)?;
                 let next_node = |nodes: &mut rusqlite::Rows<'_>| -> Result<Option<(u64, Hash)>> {
-                    let Some(r) = nodes.next().map_err(backend)? else { return Ok(None) };
+                    let Some(r) = nodes.next().map_err(backend)? else {
+                        return Ok(None);
+                    };
                     let key: i64 = r.get(0).map_err(backend)?;
                     let position = (key & ((1 << NODE_SHIFT) - 1)) as u64;
-                    let blob = r.get_ref(1).map_err(backend)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    Ok(Some((position, hash_from(blob, || format!("tree node at position {position}"))?)))
+                    let blob = r
+                        .get_ref(1)
+                        .map_err(backend)?
+                        .as_blob()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(Some((
+                        position,
+                        hash_from(blob, || format!("tree node at position {position}"))?,
+                    )))
                 };
                 let mut peeked = next_node(&mut nodes)?;
                 let mut created = Vec::with_capacity(64);
                 while let Some(r) = entries.next().map_err(backend)? {
                     let key: i64 = r.get(0).map_err(backend)?;
                     let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
-                    let body = r.get_ref(1).map_err(backend)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let body = r
+                        .get_ref(1)
+                        .map_err(backend)?
+                        .as_blob()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let end = 2 * (index + 1) - u64::from((index + 1).count_ones());
                     created.clear();
                     while let Some((position, hash)) = peeked {
@@ -890,10 +1144,16 @@ impl Store for SqliteStore {
 impl SqliteStore {
     fn tenant_slug_of(&self, signer: &NoteSigner) -> Result<String> {
         self.read(|conn| {
-            conn.query_row("SELECT slug FROM tenants WHERE origin = ?1", [signer.name()], |r| r.get(0))
-                .optional()
-                .map_err(backend)?
-                .ok_or_else(|| StoreError::NotFound { what: format!("tenant with origin {:?}", signer.name()) })
+            conn.query_row(
+                "SELECT slug FROM tenants WHERE origin = ?1",
+                [signer.name()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("tenant with origin {:?}", signer.name()),
+            })
         })
     }
 }

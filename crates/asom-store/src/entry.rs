@@ -46,7 +46,9 @@ impl fmt::Debug for ContentId {
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
     /// The kind is not a short lowercase name.
-    #[error("entry kind {0:?} is not valid: use 1-40 lowercase letters, digits or '-' (e.g. record, evidence)")]
+    #[error(
+        "entry kind {0:?} is not valid: use 1-40 lowercase letters, digits or '-' (e.g. record, evidence)"
+    )]
     Kind(String),
     /// The principal name is empty or too long.
     #[error("appended_by {0:?} is not a principal name")]
@@ -67,17 +69,27 @@ pub struct NewEntry {
 
 impl NewEntry {
     /// Validates and canonicalizes a submission.
-    pub fn new(kind: &str, content: &serde_json::Value, appended_by: &str) -> Result<Self, EntryError> {
+    pub fn new(
+        kind: &str,
+        content: &serde_json::Value,
+        appended_by: &str,
+    ) -> Result<Self, EntryError> {
         let content = jcs::canonicalize(content)?;
         Self::from_canonical(kind, content, appended_by)
     }
 
     /// A submission whose content is already RFC 8785 canonical bytes
     /// (e.g. from [`jcs::canonicalize_text`]).
-    pub fn from_canonical(kind: &str, content: Vec<u8>, appended_by: &str) -> Result<Self, EntryError> {
+    pub fn from_canonical(
+        kind: &str,
+        content: Vec<u8>,
+        appended_by: &str,
+    ) -> Result<Self, EntryError> {
         let kind_ok = !kind.is_empty()
             && kind.len() <= 40
-            && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !kind_ok {
             return Err(EntryError::Kind(kind.to_owned()));
         }
@@ -91,7 +103,12 @@ impl NewEntry {
         write_string(&mut id_doc, kind);
         id_doc.push(b'}');
         let content_id = ContentId(Hash::of(&id_doc));
-        Ok(Self { kind: kind.to_owned(), appended_by: appended_by.to_owned(), content, content_id })
+        Ok(Self {
+            kind: kind.to_owned(),
+            appended_by: appended_by.to_owned(),
+            content,
+            content_id,
+        })
     }
 
     /// The entry's kind.
@@ -164,7 +181,10 @@ mod tests {
         });
         assert_eq!(bytes, jcs::canonicalize(&envelope).unwrap());
         let id_doc = json!({"kind": "evidence", "content": content});
-        assert_eq!(e.content_id().0, Hash::of(&jcs::canonicalize(&id_doc).unwrap()));
+        assert_eq!(
+            e.content_id().0,
+            Hash::of(&jcs::canonicalize(&id_doc).unwrap())
+        );
     }
 
     #[test]
@@ -180,8 +200,17 @@ mod tests {
     #[test]
     fn bad_kinds_and_principals_are_refused() {
         let c = json!({});
-        assert!(matches!(NewEntry::new("Evidence", &c, "a"), Err(EntryError::Kind(_))));
-        assert!(matches!(NewEntry::new("", &c, "a"), Err(EntryError::Kind(_))));
-        assert!(matches!(NewEntry::new("record", &c, ""), Err(EntryError::Principal(_))));
+        assert!(matches!(
+            NewEntry::new("Evidence", &c, "a"),
+            Err(EntryError::Kind(_))
+        ));
+        assert!(matches!(
+            NewEntry::new("", &c, "a"),
+            Err(EntryError::Kind(_))
+        ));
+        assert!(matches!(
+            NewEntry::new("record", &c, ""),
+            Err(EntryError::Principal(_))
+        ));
     }
 }

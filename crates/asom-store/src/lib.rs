@@ -4,7 +4,7 @@
 //! A store holds, per tenant, one append-only Merkle log (its entries, every
 //! complete tree node, every signed checkpoint), the log's public keys, and
 //! the principals and hashed tokens that act on it. Backends are chosen once
-//! at start-up from the store URL; the embedded default is SQLite
+//! at start-up from the store URL; the embedded default is `SQLite`
 //! (`asom-store-sqlite`).
 //!
 //! What every backend must guarantee is written down once, as the
@@ -54,7 +54,9 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     /// No signing key is registered for the tenant, so nothing can be appended.
-    #[error("no log signing key is loaded for tenant {tenant:?}; check the key file under the asom directory (asom init creates it)")]
+    #[error(
+        "no log signing key is loaded for tenant {tenant:?}; check the key file under the asom directory (asom init creates it)"
+    )]
     NoSigner {
         /// The tenant.
         tenant: String,
@@ -201,7 +203,12 @@ pub trait Store: Send + Sync {
 
     /// Creates a tenant and its empty log (whose empty checkpoint is signed
     /// by the signer, which is registered for the tenant).
-    fn create_tenant(&self, tenant: &Tenant, signer: Arc<NoteSigner>, now: &str) -> Result<StoredCheckpoint>;
+    fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        signer: Arc<NoteSigner>,
+        now: &str,
+    ) -> Result<StoredCheckpoint>;
     /// One tenant.
     fn tenant(&self, slug: &str) -> Result<Tenant>;
     /// All tenants, by slug.

@@ -57,7 +57,10 @@ pub fn open_checkpoint(note: &str, keys: &[NoteVerifier]) -> Result<Checkpoint, 
             Err(e) => last = Some(e),
         }
     }
-    Err(last.map_or_else(|| "the tenant has no log keys to check it with".to_owned(), |e| e.to_string()))
+    Err(last.map_or_else(
+        || "the tenant has no log keys to check it with".to_owned(),
+        |e| e.to_string(),
+    ))
 }
 
 /// Verifies a tenant's whole log. Progress is reported in entries.
@@ -77,8 +80,11 @@ pub fn verify_tenant_log(
         .collect::<Result<Vec<_>, _>>()?;
     let mut roots = Vec::new();
     for cp in store.checkpoints(tenant)? {
-        let opened = open_checkpoint(&cp.note, &keys)
-            .map_err(|reason| VerifyFailure::Checkpoint { size: cp.size, reason })?;
+        let opened =
+            open_checkpoint(&cp.note, &keys).map_err(|reason| VerifyFailure::Checkpoint {
+                size: cp.size,
+                reason,
+            })?;
         if opened.size != cp.size || opened.root != cp.root {
             return Err(VerifyFailure::Checkpoint {
                 size: cp.size,
@@ -91,7 +97,12 @@ pub fn verify_tenant_log(
         roots.push((cp.size, cp.root));
     }
     let total = roots.last().map_or(0, |r| r.0);
-    let mut visitor = Visitor { verifier: LogVerifier::new(&roots), failure: None, progress, total };
+    let mut visitor = Visitor {
+        verifier: LogVerifier::new(&roots),
+        failure: None,
+        progress,
+        total,
+    };
     let scanned = store.scan_log(tenant, &mut visitor);
     if let Some(failure) = visitor.failure.take() {
         return Err(failure);
@@ -123,7 +134,10 @@ impl LogVisitor for Visitor<'_, '_> {
     fn entry(&mut self, index: u64, bytes: &[u8], nodes: &[(u64, Hash)]) -> Result<(), StoreError> {
         let expected = self.verifier.entries();
         if index != expected {
-            return self.fail(VerifyFailure::MissingEntry { expected, found: index });
+            return self.fail(VerifyFailure::MissingEntry {
+                expected,
+                found: index,
+            });
         }
         // The nodes this entry creates have consecutive positions starting at
         // 2i - popcount(i); a gap means a node was deleted.
@@ -143,7 +157,7 @@ impl LogVisitor for Visitor<'_, '_> {
             });
         }
         let done = index + 1;
-        if done % 65_536 == 0 || done == self.total {
+        if done.is_multiple_of(65_536) || done == self.total {
             self.progress.advance(done, self.total);
         }
         Ok(())

@@ -63,7 +63,7 @@ pub struct InitArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Append a JSON document (from FILE, or standard input) as the principal of ASOM_TOKEN; prints its receipt.
+    /// Append a JSON document (from FILE, or standard input) as the principal of `ASOM_TOKEN`; prints its receipt.
     Append(AppendArgs),
     /// Print an entry exactly as stored (its canonical JSON bytes, no trailing newline).
     Get(EntryRefArgs),

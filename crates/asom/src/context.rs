@@ -50,8 +50,13 @@ impl Embedded {
                 dir.display()
             )));
         }
-        let store = SqliteStore::open(&db).map_err(|e| CliError::usage(anyhow!(e).context("opening the store")))?;
-        let this = Self { dir: dir.to_path_buf(), store: Arc::new(store), tenant: tenant.to_owned() };
+        let store = SqliteStore::open(&db)
+            .map_err(|e| CliError::usage(anyhow!(e).context("opening the store")))?;
+        let this = Self {
+            dir: dir.to_path_buf(),
+            store: Arc::new(store),
+            tenant: tenant.to_owned(),
+        };
         this.store.tenant(tenant).map_err(|e| match e {
             StoreError::NotFound { .. } => CliError::usage(anyhow!(
                 "tenant {tenant:?} does not exist in {}; pass --tenant (ASOM_TENANT) with one of: {}",
@@ -73,7 +78,10 @@ impl Embedded {
         let prefix = format!("{}.", self.tenant);
         for item in listing.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
-            if !(name.starts_with(&prefix) && name.ends_with(".key")) {
+            let is_key = Path::new(&name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("key"));
+            if !(name.starts_with(&prefix) && is_key) {
                 continue;
             }
             let signer = read_key_file(&item.path())?;
@@ -92,7 +100,8 @@ impl Embedded {
                  (`asom init` printed the first admin token)"
             ))
         })?;
-        let secret = TokenSecret::parse(raw.trim()).map_err(|e| CliError::usage(anyhow!("ASOM_TOKEN: {e}")))?;
+        let secret = TokenSecret::parse(raw.trim())
+            .map_err(|e| CliError::usage(anyhow!("ASOM_TOKEN: {e}")))?;
         let (token, principal) = self.store.token_by_digest(&secret.digest()).map_err(|e| match e {
             StoreError::NotFound { .. } => CliError::usage(anyhow!(
                 "ASOM_TOKEN is not a live token of the store in {} (it may be revoked, or belong to another asom directory)",
@@ -109,7 +118,10 @@ impl Embedded {
             )));
         }
         if principal.is_disabled() {
-            return Err(CliError::usage(anyhow!("principal {:?} is disabled", principal.slug().as_str())));
+            return Err(CliError::usage(anyhow!(
+                "principal {:?} is disabled",
+                principal.slug().as_str()
+            )));
         }
         Ok(Acting { token, principal })
     }
@@ -120,7 +132,7 @@ pub fn read_key_file(path: &Path) -> Result<NoteSigner, CliError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0);
+        let mode = fs::metadata(path).map_or(0, |m| m.permissions().mode());
         if mode & 0o077 != 0 {
             return Err(CliError::usage(anyhow!(
                 "log key file {} can be read by other users (mode {:o}); run `chmod 600 {}`",
@@ -130,9 +142,15 @@ pub fn read_key_file(path: &Path) -> Result<NoteSigner, CliError> {
             )));
         }
     }
-    let text = fs::read_to_string(path).with_context(|| format!("reading log key {}", path.display())).map_err(CliError::usage)?;
-    NoteSigner::from_private_key_string(text.trim())
-        .map_err(|e| CliError::usage(anyhow!("log key {} is not a valid signed-note private key: {e}", path.display())))
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("reading log key {}", path.display()))
+        .map_err(CliError::usage)?;
+    NoteSigner::from_private_key_string(text.trim()).map_err(|e| {
+        CliError::usage(anyhow!(
+            "log key {} is not a valid signed-note private key: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Writes a new log key file with mode 0600; never overwrites.
@@ -145,16 +163,21 @@ pub fn write_key_file(path: &Path, signer: &NoteSigner) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("creating log key file {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating log key file {}", path.display()))?;
     let mut text = signer.to_private_key_string();
     text.push('\n');
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// 32 bytes from the operating system's random source.
 pub fn random_bytes() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow!("the operating system's random source failed: {e}"))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow!("the operating system's random source failed: {e}"))?;
     Ok(bytes)
 }
 

@@ -12,12 +12,18 @@ pub struct CliError {
 impl CliError {
     /// Exit 2: the user must change the command, the configuration or the input.
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: 2, error: error.into() }
+        Self {
+            code: 2,
+            error: error.into(),
+        }
     }
 
     /// Exit 1: the thing checked is blocked or did not verify.
     pub fn failed(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: 1, error: error.into() }
+        Self {
+            code: 1,
+            error: error.into(),
+        }
     }
 }
 

@@ -22,8 +22,15 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(global: &GlobalArgs) -> Self {
-        let format = if global.stable_json { Format::Json } else { global.format };
-        Self { format, out: global.out.clone() }
+        let format = if global.stable_json {
+            Format::Json
+        } else {
+            global.format
+        };
+        Self {
+            format,
+            out: global.out.clone(),
+        }
     }
 
     pub fn format(&self) -> Format {
@@ -32,13 +39,13 @@ impl Printer {
 
     /// Writes raw bytes as the command's output.
     pub fn bytes(&self, data: &[u8]) -> CliResult {
-        match &self.out {
-            Some(path) => Ok(write_file(path, data)?),
-            None => {
-                let mut stdout = io::stdout().lock();
-                Ok(ignore_broken_pipe(stdout.write_all(data).and_then(|()| stdout.flush()))?)
-            }
+        if let Some(path) = &self.out {
+            return Ok(write_file(path, data)?);
         }
+        let mut stdout = io::stdout().lock();
+        Ok(ignore_broken_pipe(
+            stdout.write_all(data).and_then(|()| stdout.flush()),
+        )?)
     }
 
     /// Writes text as the command's output.
@@ -64,9 +71,12 @@ impl Printer {
 }
 
 fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let file = File::create(path).with_context(|| format!("creating output file {}", path.display()))?;
+    let file =
+        File::create(path).with_context(|| format!("creating output file {}", path.display()))?;
     let mut w = BufWriter::new(file);
-    w.write_all(data).and_then(|()| w.flush()).with_context(|| format!("writing {}", path.display()))
+    w.write_all(data)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn ignore_broken_pipe(result: io::Result<()>) -> anyhow::Result<()> {

@@ -21,7 +21,8 @@ pub const ADMIN: &str = "admin";
 
 pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult {
     let dir = &global.dir;
-    let tenant = Slug::new(&global.tenant).map_err(|e| CliError::usage(anyhow!("--tenant: {e}")))?;
+    let tenant =
+        Slug::new(&global.tenant).map_err(|e| CliError::usage(anyhow!("--tenant: {e}")))?;
     if dir.join(DB_FILE).exists() {
         return Err(CliError::usage(anyhow!(
             "{} already holds an asom store; use it as it is, or remove the directory to start over",
@@ -30,21 +31,31 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult
     }
     let origin = match &args.origin {
         Some(o) => o.clone(),
-        None => format!("asom.local/{}/{}", &hex::encode(random_bytes()?)[..16], tenant.as_str()),
+        None => format!(
+            "asom.local/{}/{}",
+            &hex::encode(random_bytes()?)[..16],
+            tenant.as_str()
+        ),
     };
     check_key_name(&origin).map_err(|e| CliError::usage(anyhow!("--origin {origin:?}: {e}")))?;
 
     create_private_dir(dir)?;
     create_private_dir(&dir.join(KEYS_DIR))?;
-    let signer = NoteSigner::from_seed(&origin, random_bytes()?).map_err(|e| CliError::usage(anyhow!(e)))?;
-    let key_path = dir.join(KEYS_DIR).join(format!("{}.{}.key", tenant.as_str(), signer.key_id()));
+    let signer =
+        NoteSigner::from_seed(&origin, random_bytes()?).map_err(|e| CliError::usage(anyhow!(e)))?;
+    let key_path = dir
+        .join(KEYS_DIR)
+        .join(format!("{}.{}.key", tenant.as_str(), signer.key_id()));
     write_key_file(&key_path, &signer)?;
     let verifier = signer.verifier().to_string();
 
     let store = SqliteStore::open(dir.join(DB_FILE)).context("creating the store")?;
     let created_at = now();
     store.create_tenant(
-        &Tenant { slug: tenant.as_str().to_owned(), origin: origin.clone() },
+        &Tenant {
+            slug: tenant.as_str().to_owned(),
+            origin: origin.clone(),
+        },
         Arc::new(signer),
         &created_at,
     )?;
@@ -119,6 +130,8 @@ fn create_private_dir(path: &std::path::Path) -> CliResult {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(0o700);
     }
-    builder.create(path).with_context(|| format!("creating {}", path.display()))?;
+    builder
+        .create(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     Ok(())
 }

@@ -12,12 +12,14 @@ use asom_ledger::merkle;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::receipt::Receipt;
 use asom_store::{
-    ContentId, NewEntry, Store, StoreError, StoredEntry, TenantNodes, open_checkpoint, verify_tenant_log,
+    ContentId, NewEntry, Store, StoreError, StoredEntry, TenantNodes, open_checkpoint,
+    verify_tenant_log,
 };
 use serde_json::json;
 
 use crate::cli::{
-    AppendArgs, ConsistencyArgs, EntryRefArgs, GlobalArgs, LedgerCommand, ProofArgs, PubkeyArgs, VerifyArgs,
+    AppendArgs, ConsistencyArgs, EntryRefArgs, GlobalArgs, LedgerCommand, ProofArgs, PubkeyArgs,
+    VerifyArgs,
 };
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
@@ -28,7 +30,14 @@ const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 pub fn run(global: &GlobalArgs, command: &LedgerCommand, printer: &Printer) -> CliResult {
     // Offline receipt verification needs no store when a key is given.
-    if let LedgerCommand::Verify(args @ VerifyArgs { receipt: Some(_), key: Some(_), .. }) = command {
+    if let LedgerCommand::Verify(
+        args @ VerifyArgs {
+            receipt: Some(_),
+            key: Some(_),
+            ..
+        },
+    ) = command
+    {
         return verify_receipt(None, args, printer);
     }
     let ctx = Embedded::open(&global.dir, &global.tenant)?;
@@ -38,7 +47,9 @@ pub fn run(global: &GlobalArgs, command: &LedgerCommand, printer: &Printer) -> C
         LedgerCommand::Checkpoint => checkpoint(&ctx, printer),
         LedgerCommand::Proof(args) => proof(&ctx, args, printer),
         LedgerCommand::Consistency(args) => consistency(&ctx, args, printer),
-        LedgerCommand::Verify(args) if args.receipt.is_some() => verify_receipt(Some(&ctx), args, printer),
+        LedgerCommand::Verify(args) if args.receipt.is_some() => {
+            verify_receipt(Some(&ctx), args, printer)
+        }
         LedgerCommand::Verify(_) => verify_log(&ctx, printer),
         LedgerCommand::Pubkey(args) => pubkey(&ctx, args, printer),
     }
@@ -59,14 +70,19 @@ fn read_input(file: Option<&Path>) -> CliResult<Vec<u8>> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {name}"))?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(CliError::usage(anyhow!("{name} is larger than {MAX_INPUT_BYTES} bytes; split it up")));
+        return Err(CliError::usage(anyhow!(
+            "{name} is larger than {MAX_INPUT_BYTES} bytes; split it up"
+        )));
     }
     Ok(bytes)
 }
 
 fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
     let acting = ctx.authenticate()?;
-    let capability = acting.principal.authorize(Action::AppendLedger).map_err(|r| CliError::usage(anyhow!(r)))?;
+    let capability = acting
+        .principal
+        .authorize(Action::AppendLedger)
+        .map_err(|r| CliError::usage(anyhow!(r)))?;
     let who = capability.principal().slug().as_str().to_owned();
     let input = read_input(args.file.as_deref())?;
     let docs: Vec<Vec<u8>> = if args.jsonl {
@@ -75,14 +91,20 @@ fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
             .enumerate()
             .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
             .map(|(n, line)| {
-                jcs::canonicalize_text(line).map_err(|e| CliError::usage(anyhow!("line {}: {e}", n + 1)))
+                jcs::canonicalize_text(line)
+                    .map_err(|e| CliError::usage(anyhow!("line {}: {e}", n + 1)))
             })
             .collect::<Result<_, _>>()?
     } else {
-        vec![jcs::canonicalize_text(&input).map_err(|e| CliError::usage(anyhow!("input is not valid JSON: {e}")))?]
+        vec![
+            jcs::canonicalize_text(&input)
+                .map_err(|e| CliError::usage(anyhow!("input is not valid JSON: {e}")))?,
+        ]
     };
     if docs.is_empty() {
-        return Err(CliError::usage(anyhow!("nothing to append: the input has no JSON document")));
+        return Err(CliError::usage(anyhow!(
+            "nothing to append: the input has no JSON document"
+        )));
     }
     let entries = docs
         .into_iter()
@@ -102,15 +124,31 @@ fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
             .map(|a| json!({"index": a.index, "id": a.id, "content_id": a.content_id.0, "duplicate": a.duplicate}))
             .collect();
         return printer.either(&rows, || {
-            appended.iter().map(|a| format!("{} {}{}\n", a.index, a.id, if a.duplicate { " duplicate" } else { "" })).collect()
+            appended
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {}{}",
+                        a.index,
+                        a.id,
+                        if a.duplicate { " duplicate" } else { "" }
+                    )
+                })
+                .fold(String::new(), |out, line| out + &line + "\n")
         });
     }
     let a = &appended[0];
     let receipt = receipt_for(ctx, a.index, a.checkpoint_size)?;
     if a.duplicate {
-        note(&format!("already in the log as entry {} (id {}); this is its receipt", a.index, a.id));
+        note(&format!(
+            "already in the log as entry {} (id {}); this is its receipt",
+            a.index, a.id
+        ));
     } else {
-        note(&format!("appended entry {} (id {}); receipt follows", a.index, a.id));
+        note(&format!(
+            "appended entry {} (id {}); receipt follows",
+            a.index, a.id
+        ));
     }
     printer.either(
         &json!({
@@ -128,11 +166,15 @@ fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
 /// Resolves an index, an entry id or a content id.
 fn find_entry(ctx: &Embedded, reference: &str) -> CliResult<StoredEntry> {
     let not_found = |e: StoreError| match e {
-        StoreError::NotFound { .. } => CliError::usage(anyhow!("no entry {reference} in tenant {:?}", ctx.tenant)),
+        StoreError::NotFound { .. } => {
+            CliError::usage(anyhow!("no entry {reference} in tenant {:?}", ctx.tenant))
+        }
         e => CliError::usage(anyhow!(e)),
     };
     if !reference.is_empty() && reference.bytes().all(|b| b.is_ascii_digit()) {
-        let index: u64 = reference.parse().map_err(|_| CliError::usage(anyhow!("index {reference} is too large")))?;
+        let index: u64 = reference
+            .parse()
+            .map_err(|_| CliError::usage(anyhow!("index {reference} is too large")))?;
         return ctx.store.entry_at(&ctx.tenant, index).map_err(not_found);
     }
     let hash = Hash::from_hex(reference).map_err(|_| {
@@ -141,7 +183,10 @@ fn find_entry(ctx: &Embedded, reference: &str) -> CliResult<StoredEntry> {
         ))
     })?;
     match ctx.store.entry_by_id(&ctx.tenant, &hash) {
-        Err(StoreError::NotFound { .. }) => ctx.store.entry_by_content(&ctx.tenant, &ContentId(hash)).map_err(not_found),
+        Err(StoreError::NotFound { .. }) => ctx
+            .store
+            .entry_by_content(&ctx.tenant, &ContentId(hash))
+            .map_err(not_found),
         other => other.map_err(not_found),
     }
 }
@@ -151,8 +196,8 @@ fn get(ctx: &Embedded, args: &EntryRefArgs, printer: &Printer) -> CliResult {
     match printer.format() {
         crate::cli::Format::Text => printer.bytes(&entry.bytes)?,
         crate::cli::Format::Json => {
-            let parsed: serde_json::Value =
-                serde_json::from_slice(&entry.bytes).map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", entry.index)))?;
+            let parsed: serde_json::Value = serde_json::from_slice(&entry.bytes)
+                .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", entry.index)))?;
             printer.json(&json!({
                 "index": entry.index,
                 "id": entry.id,
@@ -189,9 +234,21 @@ fn receipt_for(ctx: &Embedded, index: u64, size: u64) -> CliResult<Receipt> {
         }
         e => CliError::usage(anyhow!(e)),
     })?;
-    let proof = merkle::inclusion_proof(&TenantNodes { store: ctx.store.as_ref(), tenant: &ctx.tenant }, index, size)
-        .map_err(|e| CliError::usage(anyhow!(e)))?;
-    Ok(Receipt { index, extra: None, proof, checkpoint: cp.note })
+    let proof = merkle::inclusion_proof(
+        &TenantNodes {
+            store: ctx.store.as_ref(),
+            tenant: &ctx.tenant,
+        },
+        index,
+        size,
+    )
+    .map_err(|e| CliError::usage(anyhow!(e)))?;
+    Ok(Receipt {
+        index,
+        extra: None,
+        proof,
+        checkpoint: cp.note,
+    })
 }
 
 fn proof(ctx: &Embedded, args: &ProofArgs, printer: &Printer) -> CliResult {
@@ -223,18 +280,25 @@ fn proof(ctx: &Embedded, args: &ProofArgs, printer: &Printer) -> CliResult {
 fn consistency(ctx: &Embedded, args: &ConsistencyArgs, printer: &Printer) -> CliResult {
     let size = ctx.store.latest_checkpoint(&ctx.tenant)?.size;
     if args.size2 > size {
-        return Err(CliError::usage(anyhow!("the log has {size} entries; size {} does not exist yet", args.size2)));
+        return Err(CliError::usage(anyhow!(
+            "the log has {size} entries; size {} does not exist yet",
+            args.size2
+        )));
     }
     let proof = merkle::consistency_proof(
-        &TenantNodes { store: ctx.store.as_ref(), tenant: &ctx.tenant },
+        &TenantNodes {
+            store: ctx.store.as_ref(),
+            tenant: &ctx.tenant,
+        },
         args.size1,
         args.size2,
     )
     .map_err(|e| CliError::usage(anyhow!(e)))?;
     let lines: Vec<String> = proof.iter().map(Hash::to_base64).collect();
-    printer.either(&json!({"size1": args.size1, "size2": args.size2, "proof": lines}), || {
-        lines.iter().map(|l| format!("{l}\n")).collect()
-    })
+    printer.either(
+        &json!({"size1": args.size1, "size2": args.size2, "proof": lines}),
+        || lines.iter().fold(String::new(), |out, l| out + l + "\n"),
+    )
 }
 
 fn verify_log(ctx: &Embedded, printer: &Printer) -> CliResult {
@@ -248,7 +312,11 @@ fn verify_log(ctx: &Embedded, printer: &Printer) -> CliResult {
     };
     match verify_tenant_log(ctx.store.as_ref(), &ctx.tenant, &mut progress) {
         Ok(v) => {
-            tracing::info!(entries = v.entries, elapsed_ms = started.elapsed().as_millis() as u64, "log verified");
+            tracing::info!(
+                entries = v.entries,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "log verified"
+            );
             printer.either(
                 &json!({
                     "verified": true,
@@ -273,7 +341,10 @@ fn verify_log(ctx: &Embedded, printer: &Printer) -> CliResult {
             if printer.format() == crate::cli::Format::Json {
                 printer.json(&json!({"verified": false, "error": failure.to_string()}))?;
             }
-            Err(CliError::failed(anyhow!("the log of tenant {:?} does not verify: {failure}", ctx.tenant)))
+            Err(CliError::failed(anyhow!(
+                "the log of tenant {:?} does not verify: {failure}",
+                ctx.tenant
+            )))
         }
         Err(failure) => Err(CliError::usage(anyhow!(failure))),
     }
@@ -284,16 +355,29 @@ fn verify_receipt(ctx: Option<&Embedded>, args: &VerifyArgs, printer: &Printer) 
     let entry_path = args.entry.as_deref().expect("clap requires --entry");
     let receipt_text = fs::read_to_string(receipt_path)
         .with_context(|| format!("reading receipt {}", receipt_path.display()))?;
-    let entry = fs::read(entry_path).with_context(|| format!("reading entry {}", entry_path.display()))?;
-    let receipt = Receipt::parse(&receipt_text)
-        .map_err(|e| CliError::usage(anyhow!("{} is not a tlog-proof receipt: {e}", receipt_path.display())))?;
+    let entry =
+        fs::read(entry_path).with_context(|| format!("reading entry {}", entry_path.display()))?;
+    let receipt = Receipt::parse(&receipt_text).map_err(|e| {
+        CliError::usage(anyhow!(
+            "{} is not a tlog-proof receipt: {e}",
+            receipt_path.display()
+        ))
+    })?;
     let keys: Vec<NoteVerifier> = match (&args.key, ctx) {
-        (Some(k), _) => vec![k.trim().parse().map_err(|e| CliError::usage(anyhow!("--key: {e}")))?],
+        (Some(k), _) => vec![
+            k.trim()
+                .parse()
+                .map_err(|e| CliError::usage(anyhow!("--key: {e}")))?,
+        ],
         (None, Some(ctx)) => ctx
             .store
             .log_keys(&ctx.tenant)?
             .iter()
-            .map(|k| k.verifier.parse().map_err(|e| CliError::usage(anyhow!("stored log key: {e}"))))
+            .map(|k| {
+                k.verifier
+                    .parse()
+                    .map_err(|e| CliError::usage(anyhow!("stored log key: {e}")))
+            })
             .collect::<Result<_, _>>()?,
         (None, None) => unreachable!("handled by the caller"),
     };
@@ -325,23 +409,38 @@ fn verify_receipt(ctx: Option<&Embedded>, args: &VerifyArgs, printer: &Printer) 
             Err(e) => last_error = Some(e),
         }
     }
-    let reason = last_error.map_or_else(|| "no verifier key to check it with".to_owned(), |e| e.to_string());
+    let reason = last_error.map_or_else(
+        || "no verifier key to check it with".to_owned(),
+        |e| e.to_string(),
+    );
     if printer.format() == crate::cli::Format::Json {
         printer.json(&json!({"verified": false, "error": reason}))?;
     }
-    Err(CliError::failed(anyhow!("the receipt does not verify: {reason}")))
+    Err(CliError::failed(anyhow!(
+        "the receipt does not verify: {reason}"
+    )))
 }
 
 fn pubkey(ctx: &Embedded, args: &PubkeyArgs, printer: &Printer) -> CliResult {
-    let keys: Vec<_> = ctx.store.log_keys(&ctx.tenant)?.into_iter().filter(|k| args.all || k.active).collect();
+    let keys: Vec<_> = ctx
+        .store
+        .log_keys(&ctx.tenant)?
+        .into_iter()
+        .filter(|k| args.all || k.active)
+        .collect();
     // Also prove the store's keys still open the latest checkpoint.
     let latest = ctx.store.latest_checkpoint(&ctx.tenant)?;
-    let verifiers: Vec<NoteVerifier> = keys.iter().filter_map(|k| k.verifier.parse().ok()).collect();
+    let verifiers: Vec<NoteVerifier> = keys
+        .iter()
+        .filter_map(|k| k.verifier.parse().ok())
+        .collect();
     if let Err(reason) = open_checkpoint(&latest.note, &verifiers) {
-        note(&format!("warning: the latest checkpoint does not open with these keys: {reason}"));
+        note(&format!(
+            "warning: the latest checkpoint does not open with these keys: {reason}"
+        ));
     }
     printer.either(
         &keys.iter().map(|k| json!({"verifier_key": k.verifier, "active": k.active, "created_at": k.created_at})).collect::<Vec<_>>(),
-        || keys.iter().map(|k| format!("{}\n", k.verifier)).collect(),
+        || keys.iter().fold(String::new(), |out, k| out + &k.verifier + "\n"),
     )
 }

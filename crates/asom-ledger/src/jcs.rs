@@ -427,15 +427,16 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// The index of the first byte that must be escaped, if any.
 ///
 /// Most strings need no escape at all, so eight bytes are tested at a time
-/// for a byte below 0x20, a `"` or a `\` (the "has less" and "has zero"
-/// byte tricks: exact about whether there is one, not where).
+/// for a byte below 0x20, a `"` or a `\\` (the "has less" and "has zero"
+/// byte tricks: exact about whether there is one, not where); then byte by
+/// byte from the first word that has one, or through the last few bytes.
 #[inline]
 fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
     const QUOTES: u64 = ONES * b'"' as u64;
     const BACKSLASHES: u64 = ONES * b'\\' as u64;
-    let mut checked = 0;
+    let mut clean = 0;
     for chunk in bytes.chunks_exact(8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -448,12 +449,12 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
         if found & HIGH_BITS != 0 {
             break;
         }
-        checked += 8;
+        clean += 8;
     }
-    bytes[checked..]
+    bytes[clean..]
         .iter()
         .position(|&b| ESCAPES[usize::from(b)] != 0)
-        .map(|at| checked + at)
+        .map(|at| clean + at)
 }
 
 fn write_number(number: &Number, out: &mut Vec<u8>) -> Result<(), JcsError> {

@@ -99,7 +99,7 @@ pub trait NodeReader {
 }
 
 /// Proof arguments outside the tree, or the store failing to read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError<E> {
     /// The index is not in a tree of that size.
     #[error("entry index {index} is not in a tree of size {size}; indexes run from 0 to size-1")]
@@ -128,6 +128,32 @@ pub enum ProofError<E> {
     /// The store could not supply a node.
     #[error("reading tree nodes: {0}")]
     Read(E),
+    /// The store answered with fewer or more hashes than asked for.
+    #[error("the store returned {got} tree node hashes for {asked} requested; its tree is damaged")]
+    ShortRead {
+        /// Hashes requested.
+        asked: usize,
+        /// Hashes returned.
+        got: usize,
+    },
+}
+
+/// Reads `ids`, insisting on exactly one hash per id.
+fn read_exact<R: NodeReader>(
+    reader: &R,
+    ids: &[NodeId],
+) -> Result<Vec<Hash>, ProofError<R::Error>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hashes = reader.read_nodes(ids).map_err(ProofError::Read)?;
+    if hashes.len() != ids.len() {
+        return Err(ProofError::ShortRead {
+            asked: ids.len(),
+            got: hashes.len(),
+        });
+    }
+    Ok(hashes)
 }
 
 /// A proof that does not verify.
@@ -215,11 +241,7 @@ impl Plan {
             range_nodes(start, end, &mut ids);
             bounds.push(from..ids.len());
         }
-        let hashes = if ids.is_empty() {
-            Vec::new()
-        } else {
-            reader.read_nodes(&ids).map_err(ProofError::Read)?
-        };
+        let hashes = read_exact(reader, &ids)?;
         Ok(bounds.into_iter().map(|b| fold_right(&hashes[b])).collect())
     }
 }
@@ -370,13 +392,20 @@ pub fn verify_consistency(
         return Ok(());
     }
     if size1 == 0 {
-        // Every tree extends the empty tree; the proof is empty.
-        return if proof.is_empty() {
-            Ok(())
-        } else {
-            Err(VerifyError::WrongLength { got: proof.len() })
-        };
+        // Every tree extends the empty tree, whose root is SHA-256() and whose
+        // proof is empty; the claimed old root must still be that root.
+        if !proof.is_empty() {
+            return Err(VerifyError::WrongLength { got: proof.len() });
+        }
+        if *root1 != empty_root() {
+            return Err(VerifyError::RootMismatch {
+                computed: empty_root(),
+                expected: *root1,
+            });
+        }
+        return Ok(());
     }
+
     if proof.is_empty() {
         return Err(VerifyError::WrongLength { got: 0 });
     }
@@ -457,13 +486,8 @@ impl Frontier {
     }
 
     /// Rebuilds the frontier of a stored tree of `size` entries with one read.
-    pub fn load<R: NodeReader>(reader: &R, size: u64) -> Result<Self, R::Error> {
-        let ids = Self::edge_ids(size);
-        let edge = if ids.is_empty() {
-            Vec::new()
-        } else {
-            reader.read_nodes(&ids)?
-        };
+    pub fn load<R: NodeReader>(reader: &R, size: u64) -> Result<Self, ProofError<R::Error>> {
+        let edge = read_exact(reader, &Self::edge_ids(size))?;
         Ok(Self { size, edge })
     }
 
@@ -613,7 +637,7 @@ mod tests {
         let mut seen = Vec::new();
         for i in 0..200u32 {
             f.append(leaf_hash(&i.to_le_bytes()), |id, _| {
-                seen.push(id.position())
+                seen.push(id.position());
             });
         }
         let expected: Vec<u64> = (0..seen.len() as u64).collect();

@@ -71,6 +71,18 @@ pub enum Tamper {
         /// The size of the last checkpoint that still matched.
         first_suspect: u64,
     },
+    /// Entries beyond the latest signed checkpoint: every committed batch
+    /// signs one, so unsigned entries were added outside the store.
+    #[error(
+        "the log holds {entries} entries but the latest signed checkpoint covers {signed}; \
+         entries {signed}..{entries} were added without a signature (or checkpoints were deleted)"
+    )]
+    Unsigned {
+        /// Entries present.
+        entries: u64,
+        /// Size of the latest signed checkpoint (0 when none is signed).
+        signed: u64,
+    },
     /// A checkpoint names more entries than the log holds.
     #[error(
         "signed checkpoint at size {size} is beyond the {entries} entries the store holds; entries were deleted"
@@ -214,6 +226,10 @@ impl<'c> LogVerifier<'c> {
         if let Some(&(size, _)) = self.checkpoints.get(self.next_checkpoint) {
             return Err(Tamper::Truncated { size, entries }.into());
         }
+        let signed = self.checkpoints.last().map_or(0, |c| c.0);
+        if signed != entries || self.checkpoints.is_empty() {
+            return Err(Tamper::Unsigned { entries, signed }.into());
+        }
         Ok(Verified {
             entries,
             nodes: self.nodes,
@@ -257,7 +273,10 @@ mod tests {
     use super::*;
     use crate::merkle::{Frontier, NodeId};
 
-    fn log(n: u32) -> (Vec<Vec<u8>>, Vec<(NodeId, Hash)>, Vec<(u64, Hash)>) {
+    /// Entries, their nodes in creation order, and `(size, root)` checkpoints.
+    type Log = (Vec<Vec<u8>>, Vec<(NodeId, Hash)>, Vec<(u64, Hash)>);
+
+    fn log(n: u32) -> Log {
         let mut f = Frontier::new();
         let mut entries = Vec::new();
         let mut nodes = Vec::new();
@@ -315,7 +334,7 @@ mod tests {
         n[at].1.0[0] ^= 0x80;
         match run(&e, &n, &c) {
             Err(VerifyLogError::Tamper(Tamper::Node { node, .. })) => {
-                assert_eq!(node, NodeId::new(2, 3))
+                assert_eq!(node, NodeId::new(2, 3));
             }
             other => panic!("{other:?}"),
         }

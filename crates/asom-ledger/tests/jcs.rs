@@ -886,6 +886,11 @@ fn finite_double() -> impl Strategy<Value = f64> {
         any::<f64>(),
         any::<u64>().prop_map(f64::from_bits),
         (-1_000_000i32..1_000_000).prop_map(|n| f64::from(n) / 100.0),
+        // Exact ties between two shortest candidates (ECMAScript takes the even one).
+        (1u32..1 << 20, any::<bool>()).prop_map(|(n, up)| {
+            f64::from(n).mul_add(f64::from(1u32 << 30), 1_125_899_906_842_624.0)
+                + if up { 0.75 } else { 0.25 }
+        }),
         prop::sample::select(vec![
             0.0,
             -0.0,
@@ -1013,18 +1018,60 @@ fn write_scrambled_string(s: &str, dice: &mut Dice, out: &mut String) {
     out.push('"');
 }
 
-/// ECMAScript's `Number::toString`, built independently from Rust's shortest
-/// round-trip digits (`{:e}`), to check the ryu-js based output against.
+/// A positive decimal as its digits (no trailing zeros) and the power of ten
+/// of its last digit.
+fn decimal(digits: &str, last_exponent: i32) -> (String, i32) {
+    let trimmed = digits.trim_start_matches('0').trim_end_matches('0');
+    let zeros = digits.len() - digits.trim_end_matches('0').len();
+    (
+        trimmed.to_owned(),
+        last_exponent + i32::try_from(zeros).unwrap(),
+    )
+}
+
+/// Reads Rust's `{:e}` output as a [`decimal`].
+fn scientific(text: &str) -> (String, i32) {
+    let (mantissa, exponent) = text.split_once('e').unwrap();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let last_exponent = exponent.parse::<i32>().unwrap() - i32::try_from(digits.len() - 1).unwrap();
+    decimal(&digits, last_exponent)
+}
+
+/// The shortest digits that read back as `x` (positive), and among those the
+/// closest, ties going to the even digit string, as ECMAScript requires.
+///
+/// Rust's `{:e}` gives the shortest, closest digits but breaks an exact tie
+/// upwards; the tie is detected from the exact binary value (`{:.800e}`
+/// prints every digit of any double).
+fn shortest_digits(x: f64) -> (String, i32) {
+    let (digits, last_exponent) = scientific(&format!("{x:e}"));
+    let d: u64 = digits.parse().unwrap();
+    if d % 2 == 1 {
+        let exact = scientific(&format!("{x:.800e}"));
+        for (midpoint, other) in [(d * 10 - 5, d - 1), (d * 10 + 5, d + 1)] {
+            let other_reads_back = format!("{other}e{last_exponent}")
+                .parse::<f64>()
+                .unwrap()
+                .to_bits()
+                == x.to_bits();
+            if decimal(&midpoint.to_string(), last_exponent - 1) == exact && other_reads_back {
+                return decimal(&other.to_string(), last_exponent);
+            }
+        }
+    }
+    (digits, last_exponent)
+}
+
+/// ECMAScript's `Number::toString` (ECMA-262 §6.1.6.1.20), built
+/// independently of ryu-js from Rust's float formatting, to check against.
 fn ecmascript_number(x: f64) -> String {
     if x == 0.0 {
         return "0".to_owned();
     }
     let sign = if x < 0.0 { "-" } else { "" };
-    let scientific = format!("{:e}", x.abs());
-    let (mantissa, exponent) = scientific.split_once('e').unwrap();
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let (digits, last_exponent) = shortest_digits(x.abs());
     let k = i32::try_from(digits.len()).unwrap();
-    let n = exponent.parse::<i32>().unwrap() + 1;
+    let n = last_exponent + k;
     let body = if k <= n && n <= 21 {
         format!("{digits}{}", "0".repeat(usize::try_from(n - k).unwrap()))
     } else if 0 < n && n <= 21 {
@@ -1044,6 +1091,24 @@ fn ecmascript_number(x: f64) -> String {
         format!("{first}{rest}e{e_sign}{}", e.abs())
     };
     format!("{sign}{body}")
+}
+
+#[test]
+fn the_ecmascript_reference_agrees_with_appendix_b() {
+    // Including the "round to even" row, where Rust's own shortest form differs.
+    for row in appendix_b() {
+        if let Some(expected) = row.json {
+            assert_eq!(ecmascript_number(f64::from_bits(row.bits)), expected);
+        }
+    }
+    assert_eq!(
+        format!("{:e}", f64::from_bits(0x4314_3ff3_c1cb_0959)),
+        "1.4249539237812063e15"
+    );
+    assert_eq!(
+        ecmascript_number(1_739_324_281_337_558.2),
+        "1739324281337558.2"
+    );
 }
 
 proptest! {

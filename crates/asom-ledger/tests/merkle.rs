@@ -1786,7 +1786,10 @@ fn store_errors_surface_as_errors() {
         consistency_proof(&Broken, 3, 5),
         Err(ProofError::Read(Unavailable))
     ));
-    assert_eq!(Frontier::load(&Broken, 5), Err(Unavailable));
+    assert_eq!(
+        Frontier::load(&Broken, 5),
+        Err(ProofError::Read(Unavailable))
+    );
     // Trivial answers need no store.
     assert_eq!(root(&Broken, 0).unwrap(), empty_root());
     assert_eq!(inclusion_proof(&Broken, 0, 1).unwrap(), Vec::<Hash>::new());

@@ -67,7 +67,18 @@ CREATE TABLE checkpoints (
     PRIMARY KEY (tenant, size)
 ) WITHOUT ROWID;
 
--- The ledger is append-only, also for anyone holding a SQL prompt.
+-- The ledger is append-only, also for anyone holding a SQL prompt. INSERT OR
+-- REPLACE deletes a conflicting row without firing DELETE triggers, so
+-- inserts over an existing key are refused too.
+CREATE TRIGGER entries_append_only_r BEFORE INSERT ON entries
+    WHEN EXISTS (SELECT 1 FROM entries WHERE key = NEW.key)
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER nodes_append_only_r BEFORE INSERT ON nodes
+    WHEN EXISTS (SELECT 1 FROM nodes WHERE key = NEW.key)
+    BEGIN SELECT RAISE(ABORT, 'ledger nodes are append-only'); END;
+CREATE TRIGGER checkpoints_append_only_r BEFORE INSERT ON checkpoints
+    WHEN EXISTS (SELECT 1 FROM checkpoints WHERE tenant = NEW.tenant AND size = NEW.size)
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries
     BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 CREATE TRIGGER entries_append_only_d BEFORE DELETE ON entries

@@ -32,11 +32,11 @@ use std::thread::JoinHandle;
 use asom_core::principal::Principal;
 use asom_ledger::Hash;
 use asom_ledger::checkpoint::Checkpoint;
-use asom_ledger::merkle::{Frontier, NodeId, leaf_hash};
+use asom_ledger::merkle::{Frontier, NodeId, ProofError, leaf_hash};
 use asom_ledger::note::{NoteSigner, NoteVerifier};
 use asom_store::{
-    Appended, ContentId, LogKey, LogVisitor, NewEntry, Result, Store, StoreError, StoredCheckpoint,
-    StoredEntry, Tenant, TokenRecord, build_entry_bytes,
+    Appended, ContentId, LogKey, LogVisitor, NewEntry, Result, ScannedEntry, Store, StoreError,
+    StoredCheckpoint, StoredEntry, Tenant, TokenRecord, build_entry_bytes,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
 
@@ -176,7 +176,7 @@ impl SqliteStore {
                     signers: writer_signers,
                     clock,
                 }
-                .run(&rx)
+                .run(&rx);
             })
             .map_err(|e| StoreError::Backend(format!("starting the writer thread: {e}")))?;
         Ok(Self {
@@ -301,6 +301,12 @@ fn read_nodes(conn: &Connection, tenant: i64, ids: &[NodeId]) -> Result<Vec<Hash
         .map_err(backend)?;
     ids.iter()
         .map(|id| {
+            // Beyond this the key would run into the next tenant's nodes.
+            if id.end_entry() > 1 << ENTRY_SHIFT {
+                return Err(StoreError::NotFound {
+                    what: format!("tree node level {} index {}", id.level, id.index),
+                });
+            }
             let key = (tenant << NODE_SHIFT) | id.position() as i64;
             let blob: Option<Vec<u8>> = stmt
                 .query_row([key], |r| r.get(0))
@@ -410,31 +416,20 @@ impl Writer {
                 }
             }
             Err(e) => {
-                let message = e.to_string();
-                tracing::error!(error = %message, "append batch rolled back");
+                tracing::error!(error = %e, "append batch rolled back");
                 for pending in appends {
-                    let _ = pending.reply.send(Err(match &e {
-                        StoreError::Fork {
-                            tenant,
-                            size,
-                            computed,
-                            signed,
-                        } if *tenant == pending.tenant => StoreError::Fork {
-                            tenant: tenant.clone(),
-                            size: *size,
-                            computed: *computed,
-                            signed: *signed,
-                        },
-                        _ => StoreError::Backend(format!(
-                            "the batch this append was in failed: {message}"
-                        )),
-                    }));
+                    let _ = pending.reply.send(Err(StoreError::Backend(format!(
+                        "the batch this append was in failed: {e}"
+                    ))));
                 }
             }
         }
     }
 
-    #[allow(clippy::too_many_lines)] // One transaction's steps, in the order they happen.
+    /// One transaction for the whole batch; within it, one savepoint per
+    /// tenant, so a tenant whose log refuses (a fork, a full log) fails only
+    /// its own callers. An error outside any tenant's work (the commit
+    /// itself) fails everyone.
     fn try_commit(&mut self, appends: &[PendingAppend]) -> Result<Vec<Result<Vec<Appended>>>> {
         let now = (self.clock)();
         let signers = self.signers.read().expect("signer lock").clone();
@@ -448,173 +443,44 @@ impl Writer {
         tenants.sort_unstable();
         tenants.dedup();
         for slug in tenants {
-            let tenant = match tenant_id(&tx, slug) {
-                Ok(id) => id,
+            let mine: Vec<usize> = (0..appends.len())
+                .filter(|&i| appends[i].tenant == slug)
+                .collect();
+            let outcome = match signers.get(slug) {
+                None => Err(match tenant_id(&tx, slug) {
+                    Ok(_) => StoreError::NoSigner {
+                        tenant: slug.to_owned(),
+                    },
+                    Err(e) => e,
+                }),
+                Some(signer) => {
+                    tx.execute_batch("SAVEPOINT tenant_batch")
+                        .map_err(backend)?;
+                    let outcome = append_for_tenant(&tx, slug, signer, &now, appends, &mine);
+                    let end = if outcome.is_ok() {
+                        "RELEASE tenant_batch"
+                    } else {
+                        "ROLLBACK TO tenant_batch; RELEASE tenant_batch"
+                    };
+                    tx.execute_batch(end).map_err(backend)?;
+                    outcome
+                }
+            };
+            match outcome {
+                Ok(lists) => {
+                    for (i, list) in mine.into_iter().zip(lists) {
+                        results[i] = Some(Ok(list));
+                    }
+                }
                 Err(e) => {
-                    for (i, a) in appends.iter().enumerate() {
-                        if a.tenant == slug {
-                            results[i] = Some(Err(StoreError::NotFound {
-                                what: format!("tenant {slug:?}"),
-                            }));
-                        }
+                    if !matches!(e, StoreError::NotFound { .. } | StoreError::NoSigner { .. }) {
+                        tracing::error!(tenant = slug, error = %e, "appends refused for this tenant");
                     }
-                    if matches!(e, StoreError::NotFound { .. }) {
-                        continue;
-                    }
-                    return Err(e);
-                }
-            };
-            let Some(signer) = signers.get(slug) else {
-                for (i, a) in appends.iter().enumerate() {
-                    if a.tenant == slug {
-                        results[i] = Some(Err(StoreError::NoSigner {
-                            tenant: slug.to_owned(),
-                        }));
-                    }
-                }
-                continue;
-            };
-            let last = latest_checkpoint(&tx, tenant, slug)?;
-            let mut frontier = Frontier::load(&ConnNodes { conn: &tx, tenant }, last.size)?;
-            let computed = frontier.root();
-            if computed != last.root {
-                return Err(StoreError::Fork {
-                    tenant: slug.to_owned(),
-                    size: last.size,
-                    computed,
-                    signed: last.root,
-                });
-            }
-            let mut seen: HashMap<ContentId, Appended> = HashMap::new();
-            let mut fresh: Vec<(usize, usize)> = Vec::new();
-            {
-                let mut find = tx
-                    .prepare_cached(
-                        "SELECT key, id FROM entries WHERE tenant = ?1 AND content_key = ?2 AND content_id = ?3",
-                    )
-                    .map_err(backend)?;
-                let mut insert_entry = tx
-                    .prepare_cached(
-                        "INSERT INTO entries (key, tenant, id, content_id, kind, body, id_key, content_key) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )
-                    .map_err(backend)?;
-                let mut insert_node = tx
-                    .prepare_cached("INSERT INTO nodes (key, hash) VALUES (?1, ?2)")
-                    .map_err(backend)?;
-                for (ai, a) in appends.iter().enumerate() {
-                    if a.tenant != slug {
-                        continue;
-                    }
-                    let mut out = Vec::with_capacity(a.entries.len());
-                    for (ei, e) in a.entries.iter().enumerate() {
-                        let cid = e.content_id();
-                        if let Some(prev) = seen.get(&cid) {
-                            out.push(Appended {
-                                duplicate: true,
-                                ..prev.clone()
-                            });
-                            continue;
-                        }
-                        let existing: Option<(i64, Vec<u8>)> = find
-                            .query_row(
-                                params![tenant, prefix_key(&cid.0), cid.0.as_bytes().as_slice()],
-                                |r| Ok((r.get(0)?, r.get(1)?)),
-                            )
-                            .optional()
-                            .map_err(backend)?;
-                        if let Some((key, id)) = existing {
-                            let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
-                            let appended = Appended {
-                                index,
-                                id: hash_from(&id, || format!("id of entry {index}"))?,
-                                content_id: cid,
-                                duplicate: true,
-                                checkpoint_size: 0,
-                            };
-                            seen.insert(
-                                cid,
-                                Appended {
-                                    duplicate: false,
-                                    ..appended.clone()
-                                },
-                            );
-                            out.push(appended);
-                            continue;
-                        }
-                        let index = frontier.size();
-                        if index >= 1 << ENTRY_SHIFT {
-                            return Err(StoreError::Invalid(format!(
-                                "tenant {slug:?}'s log is full (2^40 entries)"
-                            )));
-                        }
-                        let bytes = build_entry_bytes(slug, &now, e);
-                        let id = Hash::of(&bytes);
-                        insert_entry
-                            .execute(params![
-                                (tenant << ENTRY_SHIFT) | index as i64,
-                                tenant,
-                                id.as_bytes().as_slice(),
-                                cid.0.as_bytes().as_slice(),
-                                e.kind(),
-                                bytes,
-                                prefix_key(&id),
-                                prefix_key(&cid.0),
-                            ])
-                            .map_err(backend)?;
-                        let mut node_err = None;
-                        frontier.append(leaf_hash(&bytes), |node, hash| {
-                            if node_err.is_none() {
-                                let key = (tenant << NODE_SHIFT) | node.position() as i64;
-                                if let Err(e) =
-                                    insert_node.execute(params![key, hash.as_bytes().as_slice()])
-                                {
-                                    node_err = Some(e);
-                                }
-                            }
-                        });
-                        if let Some(e) = node_err {
-                            return Err(backend(e));
-                        }
-                        let appended = Appended {
-                            index,
-                            id,
-                            content_id: cid,
-                            duplicate: false,
-                            checkpoint_size: 0,
-                        };
-                        seen.insert(cid, appended.clone());
-                        fresh.push((ai, ei));
-                        out.push(appended);
-                    }
-                    results[ai] = Some(Ok(out));
-                }
-            }
-            let size = frontier.size();
-            if size != last.size {
-                let checkpoint = Checkpoint {
-                    origin: signer.name().to_owned(),
-                    size,
-                    root: frontier.root(),
-                    extensions: Vec::new(),
-                };
-                let note = checkpoint.sign(signer).map_err(|e| {
-                    StoreError::Invalid(format!("signing the checkpoint of tenant {slug:?}: {e}"))
-                })?;
-                tx.prepare_cached("INSERT INTO checkpoints (tenant, size, root, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-                    .and_then(|mut s| s.execute(params![tenant, size as i64, checkpoint.root.as_bytes().as_slice(), note, now]))
-                    .map_err(backend)?;
-            }
-            for (i, a) in appends.iter().enumerate() {
-                if a.tenant == slug
-                    && let Some(Ok(list)) = &mut results[i]
-                {
-                    for appended in list {
-                        appended.checkpoint_size = size;
+                    for i in mine {
+                        results[i] = Some(Err(e.clone()));
                     }
                 }
             }
-            let _ = fresh;
         }
         tx.commit().map_err(backend)?;
         Ok(results
@@ -622,6 +488,167 @@ impl Writer {
             .map(|r| r.expect("every append has a result"))
             .collect())
     }
+}
+
+/// Appends one tenant's share of a batch and signs its new checkpoint.
+/// Returns, for each of `mine` (indexes into `appends`), what happened to its entries.
+#[allow(clippy::too_many_lines)] // One tenant's steps within the transaction, in order.
+fn append_for_tenant(
+    tx: &Connection,
+    slug: &str,
+    signer: &NoteSigner,
+    now: &str,
+    appends: &[PendingAppend],
+    mine: &[usize],
+) -> Result<Vec<Vec<Appended>>> {
+    let tenant = tenant_id(tx, slug)?;
+    let last = latest_checkpoint(tx, tenant, slug)?;
+    let mut frontier =
+        Frontier::load(&ConnNodes { conn: tx, tenant }, last.size).map_err(|e| match e {
+            ProofError::Read(e) => e,
+            other => {
+                StoreError::Corrupt(format!("the right edge of tenant {slug:?}'s tree: {other}"))
+            }
+        })?;
+    let computed = frontier.root();
+    if computed != last.root {
+        return Err(StoreError::Fork {
+            tenant: slug.to_owned(),
+            size: last.size,
+            computed,
+            signed: last.root,
+        });
+    }
+    let mut find = tx
+        .prepare_cached("SELECT key, id FROM entries WHERE tenant = ?1 AND content_key = ?2 AND content_id = ?3")
+        .map_err(backend)?;
+    let mut covering = tx
+        .prepare_cached("SELECT MIN(size) FROM checkpoints WHERE tenant = ?1 AND size > ?2")
+        .map_err(backend)?;
+    let mut insert_entry = tx
+        .prepare_cached(
+            "INSERT INTO entries (key, tenant, id, content_id, kind, body, id_key, content_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(backend)?;
+    let mut insert_node = tx
+        .prepare_cached("INSERT INTO nodes (key, hash) VALUES (?1, ?2)")
+        .map_err(backend)?;
+    // New entries get the checkpoint this batch signs (size 0 = "fill in below");
+    // entries already in the log keep the first checkpoint that covered them,
+    // so a repeated submission gets back exactly its first receipt.
+    let mut seen: HashMap<ContentId, Appended> = HashMap::new();
+    let mut lists = Vec::with_capacity(mine.len());
+    for &ai in mine {
+        let mut out = Vec::with_capacity(appends[ai].entries.len());
+        for e in &appends[ai].entries {
+            let cid = e.content_id();
+            if let Some(prev) = seen.get(&cid) {
+                out.push(Appended {
+                    duplicate: true,
+                    ..prev.clone()
+                });
+                continue;
+            }
+            let existing: Option<(i64, Vec<u8>)> = find
+                .query_row(
+                    params![tenant, prefix_key(&cid.0), cid.0.as_bytes().as_slice()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            if let Some((key, id)) = existing {
+                let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
+                let first: Option<i64> = covering
+                    .query_row(params![tenant, index as i64], |r| r.get(0))
+                    .map_err(backend)?;
+                let first = first.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "entry {index} of tenant {slug:?} is not covered by any signed checkpoint"
+                    ))
+                })?;
+                let appended = Appended {
+                    index,
+                    id: hash_from(&id, || format!("id of entry {index}"))?,
+                    content_id: cid,
+                    duplicate: true,
+                    checkpoint_size: first as u64,
+                };
+                seen.insert(cid, appended.clone());
+                out.push(appended);
+                continue;
+            }
+            let index = frontier.size();
+            if index >= 1 << ENTRY_SHIFT {
+                return Err(StoreError::Invalid(format!(
+                    "tenant {slug:?}'s log is full (2^40 entries)"
+                )));
+            }
+            let bytes = build_entry_bytes(slug, now, e);
+            let id = Hash::of(&bytes);
+            insert_entry
+                .execute(params![
+                    (tenant << ENTRY_SHIFT) | index as i64,
+                    tenant,
+                    id.as_bytes().as_slice(),
+                    cid.0.as_bytes().as_slice(),
+                    e.kind(),
+                    bytes,
+                    prefix_key(&id),
+                    prefix_key(&cid.0),
+                ])
+                .map_err(backend)?;
+            let mut node_err = None;
+            frontier.append(leaf_hash(&bytes), |node, hash| {
+                if node_err.is_none() {
+                    let key = (tenant << NODE_SHIFT) | node.position() as i64;
+                    if let Err(e) = insert_node.execute(params![key, hash.as_bytes().as_slice()]) {
+                        node_err = Some(e);
+                    }
+                }
+            });
+            if let Some(e) = node_err {
+                return Err(backend(e));
+            }
+            let appended = Appended {
+                index,
+                id,
+                content_id: cid,
+                duplicate: false,
+                checkpoint_size: 0,
+            };
+            seen.insert(
+                cid,
+                Appended {
+                    duplicate: true,
+                    ..appended.clone()
+                },
+            );
+            out.push(appended);
+        }
+        lists.push(out);
+    }
+    let size = frontier.size();
+    if size != last.size {
+        let checkpoint = Checkpoint {
+            origin: signer.name().to_owned(),
+            size,
+            root: frontier.root(),
+            extensions: Vec::new(),
+        };
+        let note = checkpoint.sign(signer).map_err(|e| {
+            StoreError::Invalid(format!("signing the checkpoint of tenant {slug:?}: {e}"))
+        })?;
+        tx.prepare_cached("INSERT INTO checkpoints (tenant, size, root, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .and_then(|mut s| s.execute(params![tenant, size as i64, checkpoint.root.as_bytes().as_slice(), note, now]))
+            .map_err(backend)?;
+    }
+    for appended in lists.iter_mut().flatten() {
+        if appended.checkpoint_size == 0 {
+            appended.checkpoint_size = size;
+        }
+    }
+    Ok(lists)
 }
 
 fn signers_for_create(signers: &Signers, slug: &str, signer: Arc<NoteSigner>) {
@@ -1078,7 +1105,8 @@ impl Store for SqliteStore {
             let result = (|| {
                 let mut es = conn
                     .prepare(
-                        "SELECT key, body FROM entries WHERE key >= ?1 AND key < ?2 ORDER BY key",
+                        "SELECT key, body, id, content_id, kind, id_key, content_key FROM entries \
+                         WHERE key >= ?1 AND key < ?2 ORDER BY key",
                     )
                     .map_err(backend)?;
                 let mut ns = conn
@@ -1127,7 +1155,40 @@ impl Store for SqliteStore {
                         created.push((position, hash));
                         peeked = next_node(&mut nodes)?;
                     }
-                    visitor.entry(index, body, &created)?;
+                    let id = hash_from(
+                        r.get_ref(2)
+                            .map_err(backend)?
+                            .as_blob()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        || format!("id of entry {index}"),
+                    )?;
+                    let content_id = ContentId(hash_from(
+                        r.get_ref(3)
+                            .map_err(backend)?
+                            .as_blob()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        || format!("content id of entry {index}"),
+                    )?);
+                    let kind = r
+                        .get_ref(4)
+                        .map_err(backend)?
+                        .as_str()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let (id_key, content_key): (i64, i64) =
+                        (r.get(5).map_err(backend)?, r.get(6).map_err(backend)?);
+                    if id_key != prefix_key(&id) || content_key != prefix_key(&content_id.0) {
+                        return Err(StoreError::Corrupt(format!(
+                            "entry {index}: its lookup keys do not match its id and content id"
+                        )));
+                    }
+                    visitor.entry(&ScannedEntry {
+                        index,
+                        bytes: body,
+                        id,
+                        content_id,
+                        kind,
+                        nodes: &created,
+                    })?;
                 }
                 while let Some((position, hash)) = peeked {
                     visitor.extra_node(position, hash)?;

@@ -37,16 +37,25 @@ fn log_key() -> Arc<NoteSigner> {
 
 /// The content every process submits once, to race idempotency across processes.
 fn raced() -> NewEntry {
-    NewEntry::new("record", &serde_json::json!({"raced": "across processes"}), "racer")
-        .expect("valid")
+    NewEntry::new(
+        "record",
+        &serde_json::json!({"raced": "across processes"}),
+        "racer",
+    )
+    .expect("valid")
 }
 
 /// Creates the database with its tenant, then closes it.
 fn create_database(dir: &Path) -> PathBuf {
     let path = dir.join("asom.db");
     let store = SqliteStore::open(&path).expect("open");
-    let tenant = Tenant { slug: TENANT.into(), origin: ORIGIN.into() };
-    store.create_tenant(&tenant, log_key(), "2026-01-01T00:00:00.000Z").expect("create tenant");
+    let tenant = Tenant {
+        slug: TENANT.into(),
+        origin: ORIGIN.into(),
+    };
+    store
+        .create_tenant(&tenant, log_key(), "2026-01-01T00:00:00.000Z")
+        .expect("create tenant");
     path
 }
 
@@ -54,16 +63,28 @@ fn create_database(dir: &Path) -> PathBuf {
 /// Without the environment (the normal test run) it does nothing.
 #[test]
 fn appender_child() {
-    let Ok(db) = std::env::var(ENV_DB) else { return };
+    let Ok(db) = std::env::var(ENV_DB) else {
+        return;
+    };
     let tag = std::env::var(ENV_TAG).expect("tag");
-    let limit: u64 = std::env::var(ENV_LIMIT).expect("limit").parse().expect("a number");
-    let threads: u64 = std::env::var(ENV_THREADS).expect("threads").parse().expect("a number");
+    let limit: u64 = std::env::var(ENV_LIMIT)
+        .expect("limit")
+        .parse()
+        .expect("a number");
+    let threads: u64 = std::env::var(ENV_THREADS)
+        .expect("threads")
+        .parse()
+        .expect("a number");
     // Start when the parent says so, so that processes overlap.
     let mut go = String::new();
-    std::io::stdin().read_line(&mut go).expect("reading the start signal");
+    std::io::stdin()
+        .read_line(&mut go)
+        .expect("reading the start signal");
 
     let store = SqliteStore::open(&db).expect("open");
-    store.register_signer(TENANT, log_key()).expect("register signer");
+    store
+        .register_signer(TENANT, log_key())
+        .expect("register signer");
     let store = &store;
     std::thread::scope(|s| {
         for t in 0..threads {
@@ -79,9 +100,16 @@ fn appender_child() {
                     };
                     let a = store.append(TENANT, vec![entry]).expect("append").remove(0);
                     let mut out = std::io::stdout().lock();
-                    writeln!(out, "ack {} {} {} {}", a.index, u8::from(a.duplicate), a.content_id, a.id)
-                        .and_then(|()| out.flush())
-                        .expect("stdout");
+                    writeln!(
+                        out,
+                        "ack {} {} {} {}",
+                        a.index,
+                        u8::from(a.duplicate),
+                        a.content_id,
+                        a.id
+                    )
+                    .and_then(|()| out.flush())
+                    .expect("stdout");
                     n += 1;
                 }
             });
@@ -106,14 +134,24 @@ fn parse_ack(line: &str) -> Option<Ack> {
     let duplicate = words.next()? == "1";
     let content_id = Hash::from_hex(words.next()?).ok()?;
     let id = Hash::from_hex(words.next()?.trim_end()).ok()?;
-    Some(Ack { index, duplicate, content_id, id })
+    Some(Ack {
+        index,
+        duplicate,
+        content_id,
+        id,
+    })
 }
 
 /// Starts an appender process on `db` and tells it to go.
 fn spawn_appender(db: &Path, tag: &str, limit: u64, threads: u64, stderr: &Path) -> Child {
     let exe = std::env::current_exe().expect("the test binary");
     let mut child = Command::new(exe)
-        .args(["--exact", "appender_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "appender_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(ENV_DB, db)
         .env(ENV_TAG, tag)
         .env(ENV_LIMIT, limit.to_string())
@@ -123,7 +161,12 @@ fn spawn_appender(db: &Path, tag: &str, limit: u64, threads: u64, stderr: &Path)
         .stderr(std::fs::File::create(stderr).expect("stderr file"))
         .spawn()
         .expect("starting the appender process");
-    child.stdin.take().expect("stdin").write_all(b"go\n").expect("start signal");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("start signal");
     child
 }
 
@@ -134,7 +177,11 @@ fn read_acks(stdout: ChildStdout, mut on_ack: impl FnMut(Ack, usize)) -> Vec<Ack
     let mut line = String::new();
     loop {
         line.clear();
-        if reader.read_line(&mut line).expect("reading the child's stdout") == 0 {
+        if reader
+            .read_line(&mut line)
+            .expect("reading the child's stdout")
+            == 0
+        {
             return acks;
         }
         // A line cut short by the kill was never a complete promise.
@@ -166,7 +213,10 @@ fn check_acks(db: &Path, acks: &[Ack]) -> u64 {
     let verified = verify_tenant_log(&store, TENANT, &mut |_: u64, _: u64| {})
         .unwrap_or_else(|e| panic!("the log does not verify after the crash: {e}"));
     let latest = store.latest_checkpoint(TENANT).expect("latest checkpoint");
-    assert_eq!(latest.size, verified.entries, "the latest checkpoint covers every stored entry");
+    assert_eq!(
+        latest.size, verified.entries,
+        "the latest checkpoint covers every stored entry"
+    );
     verified.entries
 }
 
@@ -196,16 +246,36 @@ fn acknowledged_appends_survive_kill_9() {
         });
         let status = child.wait().expect("wait");
         let log = std::fs::read_to_string(&stderr).unwrap_or_default();
-        assert_eq!(status.signal(), Some(9), "the appender should have been killed, not exit: {status}\n{log}");
-        assert!(acks.len() >= ACKS_BEFORE_KILL, "run {run}: only {} acks\n{log}", acks.len());
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the appender should have been killed, not exit: {status}\n{log}"
+        );
+        assert!(
+            acks.len() >= ACKS_BEFORE_KILL,
+            "run {run}: only {} acks\n{log}",
+            acks.len()
+        );
         for ack in &acks {
             if ack.duplicate {
                 continue;
             }
-            assert!(ack.index >= size, "run {run} appended at index {} below the previous size {size}", ack.index);
-            assert!(all.insert(ack.index, *ack).is_none(), "index {} acknowledged twice", ack.index);
+            assert!(
+                ack.index >= size,
+                "run {run} appended at index {} below the previous size {size}",
+                ack.index
+            );
+            assert!(
+                all.insert(ack.index, *ack).is_none(),
+                "index {} acknowledged twice",
+                ack.index
+            );
         }
-        let all_acks: Vec<Ack> = all.values().copied().chain(acks.iter().copied().filter(|a| a.duplicate)).collect();
+        let all_acks: Vec<Ack> = all
+            .values()
+            .copied()
+            .chain(acks.iter().copied().filter(|a| a.duplicate))
+            .collect();
         let new_size = check_acks(&db, &all_acks);
         assert!(new_size > size, "run {run} added nothing");
         size = new_size;
@@ -222,7 +292,15 @@ fn two_processes_append_to_one_log() {
     let per_thread = 40;
     let threads = 3;
     let mut children: Vec<Child> = (0..2)
-        .map(|p| spawn_appender(&db, &format!("process-{p}"), per_thread, threads, &dir.path().join(format!("child-{p}.stderr"))))
+        .map(|p| {
+            spawn_appender(
+                &db,
+                &format!("process-{p}"),
+                per_thread,
+                threads,
+                &dir.path().join(format!("child-{p}.stderr")),
+            )
+        })
         .collect();
     let readers: Vec<_> = children
         .iter_mut()
@@ -231,10 +309,14 @@ fn two_processes_append_to_one_log() {
             std::thread::spawn(move || read_acks(stdout, |_, _| {}))
         })
         .collect();
-    let acks: Vec<Vec<Ack>> = readers.into_iter().map(|r| r.join().expect("reader")).collect();
+    let acks: Vec<Vec<Ack>> = readers
+        .into_iter()
+        .map(|r| r.join().expect("reader"))
+        .collect();
     for (p, child) in children.iter_mut().enumerate() {
         let status = child.wait().expect("wait");
-        let log = std::fs::read_to_string(dir.path().join(format!("child-{p}.stderr"))).unwrap_or_default();
+        let log = std::fs::read_to_string(dir.path().join(format!("child-{p}.stderr")))
+            .unwrap_or_default();
         assert!(status.success(), "appender {p} failed: {status}\n{log}");
     }
     let mut by_index: BTreeMap<u64, Ack> = BTreeMap::new();
@@ -244,17 +326,40 @@ fn two_processes_append_to_one_log() {
             raced_at.push(*ack);
         }
         if !ack.duplicate {
-            assert!(by_index.insert(ack.index, *ack).is_none(), "index {} was handed out twice", ack.index);
+            assert!(
+                by_index.insert(ack.index, *ack).is_none(),
+                "index {} was handed out twice",
+                ack.index
+            );
         }
     }
     let total = 2 * per_thread * threads;
-    assert_eq!(acks.iter().map(Vec::len).sum::<usize>() as u64, total, "every append was acknowledged");
-    assert_eq!(raced_at.len(), 2, "each process submitted the raced content once");
-    assert_eq!(raced_at.iter().filter(|a| !a.duplicate).count(), 1, "the raced content is stored once: {raced_at:?}");
-    assert_eq!(raced_at[0].index, raced_at[1].index, "both processes got the same entry: {raced_at:?}");
+    assert_eq!(
+        acks.iter().map(Vec::len).sum::<usize>() as u64,
+        total,
+        "every append was acknowledged"
+    );
+    assert_eq!(
+        raced_at.len(),
+        2,
+        "each process submitted the raced content once"
+    );
+    assert_eq!(
+        raced_at.iter().filter(|a| !a.duplicate).count(),
+        1,
+        "the raced content is stored once: {raced_at:?}"
+    );
+    assert_eq!(
+        raced_at[0].index, raced_at[1].index,
+        "both processes got the same entry: {raced_at:?}"
+    );
     // Only one process can have raced successfully, so one append was a duplicate.
     assert_eq!(by_index.len() as u64, total - 1);
-    assert_eq!(by_index.keys().copied().collect::<Vec<_>>(), (0..total - 1).collect::<Vec<_>>(), "dense log");
+    assert_eq!(
+        by_index.keys().copied().collect::<Vec<_>>(),
+        (0..total - 1).collect::<Vec<_>>(),
+        "dense log"
+    );
     let all: Vec<Ack> = acks.into_iter().flatten().collect();
     assert_eq!(check_acks(&db, &all), total - 1);
     let store = SqliteStore::open(&db).expect("reopen");

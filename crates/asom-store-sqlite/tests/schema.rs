@@ -25,14 +25,23 @@ fn entry(n: u64) -> NewEntry {
 fn database(dir: &Path) -> PathBuf {
     let path = dir.join("asom.db");
     let store = SqliteStore::open(&path).expect("open");
-    let tenant = Tenant { slug: TENANT.into(), origin: ORIGIN.into() };
-    store.create_tenant(&tenant, log_key(), "2026-01-01T00:00:00.000Z").expect("tenant");
-    store.append(TENANT, (0..10).map(entry).collect()).expect("append");
+    let tenant = Tenant {
+        slug: TENANT.into(),
+        origin: ORIGIN.into(),
+    };
+    store
+        .create_tenant(&tenant, log_key(), "2026-01-01T00:00:00.000Z")
+        .expect("tenant");
+    store
+        .append(TENANT, (0..10).map(entry).collect())
+        .expect("append");
     path
 }
 
 fn verify(store: &SqliteStore) -> u64 {
-    verify_tenant_log(store, TENANT, &mut |_: u64, _: u64| {}).expect("the log verifies").entries
+    verify_tenant_log(store, TENANT, &mut |_: u64, _: u64| {})
+        .expect("the log verifies")
+        .entries
 }
 
 /// How many migrations ship with the crate.
@@ -40,14 +49,18 @@ fn shipped_migrations() -> i64 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let count = std::fs::read_dir(dir)
         .expect("the migrations directory")
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
         .count();
     i64::try_from(count).expect("a few migrations")
 }
 
 fn user_version(path: &Path) -> i64 {
     let conn = Connection::open(path).expect("raw open");
-    conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version")
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("user_version")
 }
 
 #[test]
@@ -111,13 +124,19 @@ fn insert_or_replace_cannot_overwrite_the_ledger() {
 fn reopening_keeps_the_data_and_runs_no_migration_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = database(dir.path());
-    assert_eq!(user_version(&path), shipped_migrations(), "every shipped migration ran");
+    assert_eq!(
+        user_version(&path),
+        shipped_migrations(),
+        "every shipped migration ran"
+    );
     for round in 0..3 {
         let store = SqliteStore::open(&path).expect("reopen");
         assert_eq!(verify(&store), 10 + round, "round {round}");
         assert_eq!(store.tenants().expect("tenants").len(), 1);
         store.register_signer(TENANT, log_key()).expect("register");
-        store.append(TENANT, vec![entry(100 + round)]).expect("append after reopening");
+        store
+            .append(TENANT, vec![entry(100 + round)])
+            .expect("append after reopening");
     }
     assert_eq!(user_version(&path), shipped_migrations());
     let journal: String = Connection::open(&path)
@@ -132,21 +151,39 @@ fn a_database_from_a_newer_asom_is_refused_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = database(dir.path());
     let newer = shipped_migrations() + 1;
-    Connection::open(&path).expect("raw open").pragma_update(None, "user_version", newer).expect("set");
-    let err = SqliteStore::open(&path).err().expect("a newer schema must be refused");
+    Connection::open(&path)
+        .expect("raw open")
+        .pragma_update(None, "user_version", newer)
+        .expect("set");
+    let err = SqliteStore::open(&path)
+        .err()
+        .expect("a newer schema must be refused");
     let text = err.to_string();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
-    assert!(text.contains(&format!("schema version {newer}")), "names the version: {text}");
+    assert!(
+        text.contains(&format!("schema version {newer}")),
+        "names the version: {text}"
+    );
     assert!(text.contains("upgrade asom"), "says what to do: {text}");
-    assert_eq!(user_version(&path), newer, "the refused database is left alone");
+    assert_eq!(
+        user_version(&path),
+        newer,
+        "the refused database is left alone"
+    );
 }
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("asom.db");
-    std::fs::write(&path, b"this is a text file, not an asom store\n".repeat(200)).expect("write");
-    let err = SqliteStore::open(&path).err().expect("a text file must be refused");
+    std::fs::write(
+        &path,
+        b"this is a text file, not an asom store\n".repeat(200),
+    )
+    .expect("write");
+    let err = SqliteStore::open(&path)
+        .err()
+        .expect("a text file must be refused");
     assert!(err.to_string().contains("not a database"), "{err}");
 }
 
@@ -166,10 +203,35 @@ fn processes_opening_a_new_database_at_once_migrate_it_once() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     for r in &results {
-        assert!(r.is_ok(), "opening a new database concurrently failed: {r:?}");
+        assert!(
+            r.is_ok(),
+            "opening a new database concurrently failed: {r:?}"
+        );
     }
     assert_eq!(user_version(&path), shipped_migrations());
+}
+
+#[test]
+fn a_closed_store_answers_instead_of_hanging() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = database(dir.path());
+    let store = SqliteStore::open(&path).expect("open");
+    store.register_signer(TENANT, log_key()).expect("register");
+    store.close();
+    let refused = store.append(TENANT, vec![entry(99)]);
+    assert!(
+        matches!(refused, Err(StoreError::Backend(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        verify(&store),
+        10,
+        "reads still work and nothing was written"
+    );
 }

@@ -10,7 +10,9 @@ use asom_ledger::Hash;
 use asom_ledger::merkle::NodeId;
 use asom_ledger::note::NoteSigner;
 use asom_ledger::verify::Tamper;
-use asom_store::{NewEntry, Store, StoreError, StoredEntry, Tenant, VerifyFailure, verify_tenant_log};
+use asom_store::{
+    NewEntry, Store, StoreError, StoredEntry, Tenant, VerifyFailure, verify_tenant_log,
+};
 use asom_store_sqlite::SqliteStore;
 use rusqlite::{Connection, params};
 
@@ -30,7 +32,12 @@ fn marker(i: u64) -> String {
 }
 
 fn entry(i: u64) -> NewEntry {
-    NewEntry::new("record", &serde_json::json!({"marker": marker(i)}), "ci-bot").expect("valid")
+    NewEntry::new(
+        "record",
+        &serde_json::json!({"marker": marker(i)}),
+        "ci-bot",
+    )
+    .expect("valid")
 }
 
 /// A closed database holding 20 entries of `TENANT` in batches (checkpoints at
@@ -45,8 +52,13 @@ struct Log {
 const CHECKPOINTS: [u64; 6] = [0, 1, 3, 6, 10, 20];
 
 fn create_tenant(store: &SqliteStore, slug: &str) {
-    let tenant = Tenant { slug: slug.into(), origin: origin(slug) };
-    store.create_tenant(&tenant, log_key(slug), "2026-01-01T00:00:00.000Z").expect("create tenant");
+    let tenant = Tenant {
+        slug: slug.into(),
+        origin: origin(slug),
+    };
+    store
+        .create_tenant(&tenant, log_key(slug), "2026-01-01T00:00:00.000Z")
+        .expect("create tenant");
 }
 
 fn build_log() -> Log {
@@ -56,15 +68,28 @@ fn build_log() -> Log {
     create_tenant(&store, TENANT);
     let mut n = 0;
     for batch in [1, 2, 3, 4, 10] {
-        store.append(TENANT, (n..n + batch).map(entry).collect()).expect("append");
+        store
+            .append(TENANT, (n..n + batch).map(entry).collect())
+            .expect("append");
         n += batch;
     }
-    let checkpoints: Vec<u64> = store.checkpoints(TENANT).expect("checkpoints").iter().map(|c| c.size).collect();
+    let checkpoints: Vec<u64> = store
+        .checkpoints(TENANT)
+        .expect("checkpoints")
+        .iter()
+        .map(|c| c.size)
+        .collect();
     assert_eq!(checkpoints, CHECKPOINTS);
-    let entries = (0..n).map(|i| store.entry_at(TENANT, i).expect("entry")).collect();
+    let entries = (0..n)
+        .map(|i| store.entry_at(TENANT, i).expect("entry"))
+        .collect();
     verify(&store).expect("the untouched log verifies");
     store.close();
-    Log { _dir: dir, path, entries }
+    Log {
+        _dir: dir,
+        path,
+        entries,
+    }
 }
 
 fn verify(store: &dyn Store) -> Result<asom_ledger::verify::Verified, VerifyFailure> {
@@ -110,7 +135,10 @@ fn alter_node(path: &Path, node: NodeId) {
     let hash = node_hash(path, node);
     let altered = flip(hash.0.to_vec(), 17);
     let changed = attacker(path)
-        .execute("UPDATE nodes SET hash = ?1 WHERE hash = ?2", params![altered, hash.0.as_slice()])
+        .execute(
+            "UPDATE nodes SET hash = ?1 WHERE hash = ?2",
+            params![altered, hash.0.as_slice()],
+        )
         .expect("altering the node");
     assert_eq!(changed, 1, "the node's hash is unique");
 }
@@ -128,8 +156,17 @@ fn an_altered_entry_body_is_named_by_its_index() {
         .expect("altering the entry");
     assert_eq!(changed, 1);
     let failure = reopen_and_verify(&log.path);
-    assert!(matches!(failure, VerifyFailure::Tamper(Tamper::Entry { index: 7, .. })), "{failure:?}");
-    assert!(failure.to_string().contains("entry 7"), "the message names the entry: {failure}");
+    assert!(
+        matches!(
+            failure,
+            VerifyFailure::Tamper(Tamper::Entry { index: 7, .. })
+        ),
+        "{failure:?}"
+    );
+    assert!(
+        failure.to_string().contains("entry 7"),
+        "the message names the entry: {failure}"
+    );
 }
 
 #[test]
@@ -137,7 +174,13 @@ fn an_altered_leaf_node_is_named_by_its_entry_index() {
     let log = build_log();
     alter_node(&log.path, NodeId::new(0, 12));
     let failure = reopen_and_verify(&log.path);
-    assert!(matches!(failure, VerifyFailure::Tamper(Tamper::Entry { index: 12, .. })), "{failure:?}");
+    assert!(
+        matches!(
+            failure,
+            VerifyFailure::Tamper(Tamper::Entry { index: 12, .. })
+        ),
+        "{failure:?}"
+    );
 }
 
 #[test]
@@ -151,7 +194,10 @@ fn an_altered_interior_node_is_named() {
             "altered {node:?}, got {failure:?}"
         );
         let text = failure.to_string();
-        assert!(text.contains(&format!("level {} index {}", node.level, node.index)), "{text}");
+        assert!(
+            text.contains(&format!("level {} index {}", node.level, node.index)),
+            "{text}"
+        );
     }
 }
 
@@ -172,14 +218,20 @@ fn an_altered_checkpoint_note_is_named_by_its_size() {
         let altered = String::from_utf8(flip(note.clone().into_bytes(), at)).expect("still text");
         assert_ne!(altered, note);
         attacker(&log.path)
-            .execute("UPDATE checkpoints SET note = ?1 WHERE size = ?2", params![altered, size as i64])
+            .execute(
+                "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
+                params![altered, i64::try_from(size).expect("small")],
+            )
             .expect("altering the checkpoint");
         let failure = reopen_and_verify(&log.path);
         assert!(
             matches!(failure, VerifyFailure::Checkpoint { size: s, .. } if s == size),
             "altered the {what} of checkpoint {size}, got {failure:?}"
         );
-        assert!(failure.to_string().contains(&format!("size {size}")), "{failure}");
+        assert!(
+            failure.to_string().contains(&format!("size {size}")),
+            "{failure}"
+        );
     }
 }
 
@@ -187,12 +239,22 @@ fn an_altered_checkpoint_note_is_named_by_its_size() {
 fn an_altered_checkpoint_root_column_is_named_by_its_size() {
     let log = build_log();
     let conn = attacker(&log.path);
-    let root: Vec<u8> =
-        conn.query_row("SELECT root FROM checkpoints WHERE size = 10", [], |r| r.get(0)).expect("root");
-    conn.execute("UPDATE checkpoints SET root = ?1 WHERE size = 10", [flip(root, 0)]).expect("alter");
+    let root: Vec<u8> = conn
+        .query_row("SELECT root FROM checkpoints WHERE size = 10", [], |r| {
+            r.get(0)
+        })
+        .expect("root");
+    conn.execute(
+        "UPDATE checkpoints SET root = ?1 WHERE size = 10",
+        [flip(root, 0)],
+    )
+    .expect("alter");
     drop(conn);
     let failure = reopen_and_verify(&log.path);
-    assert!(matches!(failure, VerifyFailure::Checkpoint { size: 10, .. }), "{failure:?}");
+    assert!(
+        matches!(failure, VerifyFailure::Checkpoint { size: 10, .. }),
+        "{failure:?}"
+    );
 }
 
 #[test]
@@ -200,31 +262,61 @@ fn deleted_entries_and_nodes_are_named() {
     // An entry from the middle.
     let log = build_log();
     let conn = attacker(&log.path);
-    conn.execute("DELETE FROM entries WHERE id = ?1", [log.entries[5].id.0.as_slice()]).expect("delete");
+    conn.execute(
+        "DELETE FROM entries WHERE id = ?1",
+        [log.entries[5].id.0.as_slice()],
+    )
+    .expect("delete");
     drop(conn);
     let failure = reopen_and_verify(&log.path);
-    assert!(matches!(failure, VerifyFailure::MissingEntry { expected: 5, found: 6 }), "{failure:?}");
+    assert!(
+        matches!(
+            failure,
+            VerifyFailure::MissingEntry {
+                expected: 5,
+                found: 6
+            }
+        ),
+        "{failure:?}"
+    );
 
     // The last entry, with its nodes: the last checkpoint is beyond the log.
     let log = build_log();
     let conn = attacker(&log.path);
     let leaf = node_hash(&log.path, NodeId::new(0, 19));
-    conn.execute("DELETE FROM entries WHERE id = ?1", [log.entries[19].id.0.as_slice()]).expect("delete");
-    conn.execute("DELETE FROM nodes WHERE hash = ?1", [leaf.0.as_slice()]).expect("delete");
+    conn.execute(
+        "DELETE FROM entries WHERE id = ?1",
+        [log.entries[19].id.0.as_slice()],
+    )
+    .expect("delete");
+    conn.execute("DELETE FROM nodes WHERE hash = ?1", [leaf.0.as_slice()])
+        .expect("delete");
     for node in [NodeId::new(1, 9), NodeId::new(2, 4)] {
-        conn.execute("DELETE FROM nodes WHERE hash = ?1", [node_hash(&log.path, node).0.as_slice()]).expect("delete");
+        conn.execute(
+            "DELETE FROM nodes WHERE hash = ?1",
+            [node_hash(&log.path, node).0.as_slice()],
+        )
+        .expect("delete");
     }
     drop(conn);
     let failure = reopen_and_verify(&log.path);
     assert!(
-        matches!(failure, VerifyFailure::Tamper(Tamper::Truncated { size: 20, entries: 19 })),
+        matches!(
+            failure,
+            VerifyFailure::Tamper(Tamper::Truncated {
+                size: 20,
+                entries: 19
+            })
+        ),
         "{failure:?}"
     );
 
     // A node.
     let log = build_log();
     let hash = node_hash(&log.path, NodeId::new(1, 2));
-    attacker(&log.path).execute("DELETE FROM nodes WHERE hash = ?1", [hash.0.as_slice()]).expect("delete");
+    attacker(&log.path)
+        .execute("DELETE FROM nodes WHERE hash = ?1", [hash.0.as_slice()])
+        .expect("delete");
     let failure = reopen_and_verify(&log.path);
     assert!(
         matches!(failure, VerifyFailure::Tamper(Tamper::MissingNode(n)) if n == NodeId::new(1, 2)),
@@ -234,9 +326,19 @@ fn deleted_entries_and_nodes_are_named() {
 
 /// The position of `needle` in `haystack`, which must hold it exactly once.
 fn find(haystack: &[u8], needle: &[u8]) -> usize {
-    let hits: Vec<usize> =
-        haystack.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
-    assert_eq!(hits.len(), 1, "expected {:?} exactly once, found it {} times", String::from_utf8_lossy(needle), hits.len());
+    let hits: Vec<usize> = haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "expected {:?} exactly once, found it {} times",
+        String::from_utf8_lossy(needle),
+        hits.len()
+    );
     hits[0]
 }
 
@@ -245,9 +347,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> usize {
 /// everything in the WAL into it, so the file holds one copy of each record.
 fn checkpoint_wal(path: &Path) {
     let conn = Connection::open(path).expect("raw open");
-    conn.execute_batch("PRAGMA secure_delete = ON; VACUUM").expect("vacuum");
+    conn.execute_batch("PRAGMA secure_delete = ON; VACUUM")
+        .expect("vacuum");
     let (busy, _, _): (i64, i64, i64) = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .expect("wal checkpoint");
     assert_eq!(busy, 0, "the WAL checkpoint completed");
 }
@@ -265,7 +370,13 @@ fn a_flipped_byte_in_the_file_is_named_by_entry_index() {
     let log = build_log();
     flip_in_file(&log.path, marker(13).as_bytes(), 8);
     let failure = reopen_and_verify(&log.path);
-    assert!(matches!(failure, VerifyFailure::Tamper(Tamper::Entry { index: 13, .. })), "{failure:?}");
+    assert!(
+        matches!(
+            failure,
+            VerifyFailure::Tamper(Tamper::Entry { index: 13, .. })
+        ),
+        "{failure:?}"
+    );
 }
 
 #[test]
@@ -285,8 +396,14 @@ fn a_flipped_byte_of_a_node_in_the_file_is_named() {
 fn assert_unchanged(path: &Path, size: u64) {
     let store = SqliteStore::open(path).expect("open");
     assert_eq!(store.latest_checkpoint(TENANT).expect("latest").size, size);
-    assert_eq!(store.checkpoints(TENANT).expect("checkpoints").len(), CHECKPOINTS.len());
-    assert!(matches!(store.entry_at(TENANT, size), Err(StoreError::NotFound { .. })));
+    assert_eq!(
+        store.checkpoints(TENANT).expect("checkpoints").len(),
+        CHECKPOINTS.len()
+    );
+    assert!(matches!(
+        store.entry_at(TENANT, size),
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 #[test]
@@ -300,10 +417,17 @@ fn the_store_refuses_to_sign_on_an_altered_right_edge() {
         };
         alter_node(&log.path, node);
         let store = SqliteStore::open(&log.path).expect("reopen");
-        store.register_signer(TENANT, log_key(TENANT)).expect("register");
+        store
+            .register_signer(TENANT, log_key(TENANT))
+            .expect("register");
         let refused = store.append(TENANT, vec![entry(100)]);
         match refused {
-            Err(StoreError::Fork { tenant, size: 20, computed, signed: s }) => {
+            Err(StoreError::Fork {
+                tenant,
+                size: 20,
+                computed,
+                signed: s,
+            }) => {
                 assert_eq!(tenant, TENANT);
                 assert_eq!(s, signed);
                 assert_ne!(computed, signed);
@@ -319,14 +443,26 @@ fn the_store_refuses_to_sign_on_an_altered_right_edge() {
 fn the_store_refuses_to_sign_when_the_last_signed_root_was_altered() {
     let log = build_log();
     let conn = attacker(&log.path);
-    let root: Vec<u8> =
-        conn.query_row("SELECT root FROM checkpoints WHERE size = 20", [], |r| r.get(0)).expect("root");
-    conn.execute("UPDATE checkpoints SET root = ?1 WHERE size = 20", [flip(root, 31)]).expect("alter");
+    let root: Vec<u8> = conn
+        .query_row("SELECT root FROM checkpoints WHERE size = 20", [], |r| {
+            r.get(0)
+        })
+        .expect("root");
+    conn.execute(
+        "UPDATE checkpoints SET root = ?1 WHERE size = 20",
+        [flip(root, 31)],
+    )
+    .expect("alter");
     drop(conn);
     let store = SqliteStore::open(&log.path).expect("reopen");
-    store.register_signer(TENANT, log_key(TENANT)).expect("register");
+    store
+        .register_signer(TENANT, log_key(TENANT))
+        .expect("register");
     let refused = store.append(TENANT, vec![entry(100)]);
-    assert!(matches!(refused, Err(StoreError::Fork { size: 20, .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Fork { size: 20, .. })),
+        "{refused:?}"
+    );
     drop(store);
     assert_unchanged(&log.path, 20);
 }
@@ -343,8 +479,12 @@ fn a_forked_tenant_does_not_fail_other_tenants_appends() {
     }
     alter_node(&log.path, NodeId::new(2, 4));
     let store = SqliteStore::open(&log.path).expect("reopen");
-    store.register_signer(TENANT, log_key(TENANT)).expect("register");
-    store.register_signer("healthy", log_key("healthy")).expect("register");
+    store
+        .register_signer(TENANT, log_key(TENANT))
+        .expect("register");
+    store
+        .register_signer("healthy", log_key("healthy"))
+        .expect("register");
     let threads = 8;
     let start = Barrier::new(2 * threads);
     let store = &store;
@@ -356,17 +496,28 @@ fn a_forked_tenant_does_not_fail_other_tenants_appends() {
                 start.wait();
                 for k in 0..10 {
                     let refused = store.append(TENANT, vec![entry(1_000 + t * 100 + k)]);
-                    assert!(matches!(refused, Err(StoreError::Fork { .. })), "{refused:?}");
+                    assert!(
+                        matches!(refused, Err(StoreError::Fork { .. })),
+                        "{refused:?}"
+                    );
                 }
             });
             healthy.push(s.spawn(move || {
                 start.wait();
                 (0..10)
-                    .filter_map(|k| store.append("healthy", vec![entry(t * 100 + k)]).err().map(|e| e.to_string()))
+                    .filter_map(|k| {
+                        store
+                            .append("healthy", vec![entry(t * 100 + k)])
+                            .err()
+                            .map(|e| e.to_string())
+                    })
                     .collect::<Vec<_>>()
             }));
         }
-        healthy.into_iter().flat_map(|h| h.join().expect("thread")).collect()
+        healthy
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
     });
     assert!(
         failures.is_empty(),
@@ -375,5 +526,6 @@ fn a_forked_tenant_does_not_fail_other_tenants_appends() {
         threads * 10,
         failures.first()
     );
-    verify_tenant_log(store, "healthy", &mut |_: u64, _: u64| {}).expect("the healthy tenant verifies");
+    verify_tenant_log(store, "healthy", &mut |_: u64, _: u64| {})
+        .expect("the healthy tenant verifies");
 }

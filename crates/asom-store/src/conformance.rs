@@ -461,7 +461,16 @@ pub fn story_tenants(db: &dyn Database) {
         "a node of an empty log",
     );
 
-    // Unknown tenants.
+    unknown_tenants_are_not_found(store);
+
+    for slug in ["alpha", "beta"] {
+        let v = verify(store, slug);
+        assert_eq!((v.entries, v.checkpoints, v.root), (0, 1, empty_root()));
+    }
+}
+
+/// Every call naming an unknown tenant is `NotFound`.
+fn unknown_tenants_are_not_found(store: &dyn Store) {
     let ghost = "ghost";
     assert_not_found(store.tenant(ghost), "tenant");
     assert_not_found(store.log_keys(ghost), "log_keys");
@@ -488,11 +497,6 @@ pub fn story_tenants(db: &dyn Database) {
         !failure.is_tamper(),
         "an unknown tenant is a read failure, not tampering: {failure}"
     );
-
-    for slug in ["alpha", "beta"] {
-        let v = verify(store, slug);
-        assert_eq!((v.entries, v.checkpoints, v.root), (0, 1, empty_root()));
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -559,7 +563,12 @@ pub fn story_signers_and_key_rotation(db: &dyn Database) {
         out[0].id
     );
 
-    // Rotation: add key B, sign with it from now on.
+    rotate_to_a_new_key(first, second, &key_a);
+}
+
+/// Rotation: key B is added and signs from now on; checkpoints signed by
+/// key A still verify with it.
+fn rotate_to_a_new_key(first: &dyn Store, second: &dyn Store, key_a: &Arc<NoteSigner>) {
     let key_b = log_key("alpha", 9);
     second
         .add_log_key("alpha", &key_b.verifier(), T1)
@@ -690,7 +699,12 @@ pub fn story_principals_and_tokens(db: &dyn Database) {
         "a principal of an unknown tenant",
     );
 
-    // Tokens.
+    tokens_resolve_while_live(store, &alice, &bot);
+}
+
+/// Tokens: stored by digest, resolved only while live, revoked only by
+/// their own tenant.
+fn tokens_resolve_while_live(store: &dyn Store, alice: &Principal, bot: &Principal) {
     let t1 = token("alpha", "tok-1", "alice", "asom_secret-one");
     let t2 = token("alpha", "tok-2", "ci-bot", "asom_secret-two");
     store.create_token(&t1).expect("token 1");
@@ -852,7 +866,8 @@ pub fn story_appends(db: &dyn Database) {
         out2[1],
         Appended {
             duplicate: true,
-            checkpoint_size: 7,
+            // The checkpoint that first covered it: the same receipt as the first time.
+            checkpoint_size: 5,
             ..out[0].clone()
         }
     );
@@ -862,10 +877,20 @@ pub fn story_appends(db: &dyn Database) {
         "repeated within a batch"
     );
     assert_eq!((out2[3].index, out2[3].duplicate), (6, false));
-    assert!(out2.iter().all(|a| a.checkpoint_size == 7), "{out2:?}");
+    assert!(
+        [0, 2, 3].iter().all(|&i| out2[i].checkpoint_size == 7),
+        "new entries and repeats of them in this batch get this batch's checkpoint: {out2:?}"
+    );
     check_stored_entry(store, "alpha", &out2[0], &fresh);
     assert_eq!(log_size(store, "alpha"), 7);
 
+    other_kinds_and_outcomes_are_new_content(store);
+    appends_are_per_tenant(store, &batch, &out);
+}
+
+/// The same content under another kind is other content; a failed test
+/// then a passed one are two entries.
+fn other_kinds_and_outcomes_are_new_content(store: &dyn Store) {
     // Same content under another kind is other content; a fail then a pass are two entries.
     let as_evidence = submission("evidence", &json!({"story": "appends", "n": 0}), "ci-bot");
     let fail = submission(
@@ -894,7 +919,11 @@ pub fn story_appends(db: &dyn Database) {
         );
         check_stored_entry(store, "alpha", &o[0], e);
     }
+}
 
+/// Tenants have independent logs: beta starts at 0, and alpha's content is
+/// new to beta. A big batch keeps indexes dense.
+fn appends_are_per_tenant(store: &dyn Store, batch: &[NewEntry], out: &[Appended]) {
     // Tenants have independent logs: beta starts at 0, and alpha's content is new to beta.
     let out_b = append(
         store,
@@ -1087,19 +1116,44 @@ pub fn story_proofs(db: &dyn Database) {
     }
     check_proof_cost(store, "alpha", k);
 
-    // Nodes beyond the log, including ones far beyond it, are NotFound.
+    verify(store, "alpha");
+    verify(store, "beta");
+    nodes_beyond_the_log_are_not_found(store, k, n - 1);
+}
+
+/// Nodes beyond a log (alpha has `alpha_size` entries, beta `beta_size`),
+/// including ones far beyond it, are `NotFound` (never some other node's
+/// hash, of this tenant or another), and so are proofs that need them.
+fn nodes_beyond_the_log_are_not_found(store: &dyn Store, alpha_size: u64, beta_size: u64) {
     assert_not_found(
-        store.read_nodes("beta", &[NodeId::new(0, n - 1)]),
+        store.read_nodes("beta", &[NodeId::new(0, beta_size)]),
         "a leaf past beta's log",
     );
     assert_not_found(
-        store.read_nodes("alpha", &[NodeId::new(0, k)]),
+        store.read_nodes("alpha", &[NodeId::new(0, alpha_size)]),
         "a leaf past the log",
     );
     assert_not_found(
         store.read_nodes("alpha", &[NodeId::new(11, 0)]),
         "a node of 2048 entries in a log of 2000",
     );
+    let reader = TenantNodes {
+        store,
+        tenant: "alpha",
+    };
+    assert!(
+        inclusion_proof(&reader, 0, alpha_size + 1).is_err(),
+        "a proof for a size beyond the log must fail"
+    );
+    assert!(
+        consistency_proof(&reader, 1, alpha_size + 1).is_err(),
+        "a consistency proof beyond the log must fail"
+    );
+
+    // A third tenant, so that a far position aliasing into another tenant's
+    // nodes (e.g. through a packed key) would find something.
+    create_tenant(store, "gamma", 3);
+    append(store, "gamma", vec![numbered("proofs-gamma", 0)]);
     for far in [1 << 40, (1 << 41) + 1, (1 << 42) + 1, 1 << 50] {
         assert_not_found(
             store.read_nodes("alpha", &[NodeId::new(0, far)]),
@@ -1110,21 +1164,6 @@ pub fn story_proofs(db: &dyn Database) {
             &format!("beta's leaf {far}"),
         );
     }
-    let reader = TenantNodes {
-        store,
-        tenant: "alpha",
-    };
-    assert!(
-        inclusion_proof(&reader, 0, k + 1).is_err(),
-        "a proof for a size beyond the log must fail"
-    );
-    assert!(
-        consistency_proof(&reader, 1, k + 1).is_err(),
-        "a consistency proof beyond the log must fail"
-    );
-
-    verify(store, "alpha");
-    verify(store, "beta");
 }
 
 /// Every inclusion proof against every checkpoint and every intermediate
@@ -1312,6 +1351,16 @@ pub fn story_concurrent_appends(db: &dyn Database) {
 
     let acked = acked.into_inner().expect("lock");
     let raced = raced.into_inner().expect("lock");
+    check_concurrent_appends(store, &acked, &raced, &race);
+}
+
+/// What the writers of [`story_concurrent_appends`] were told, checked.
+fn check_concurrent_appends(
+    store: &dyn Store,
+    acked: &[(Appended, NewEntry)],
+    raced: &[Appended],
+    race: &NewEntry,
+) {
     let fresh: Vec<&Appended> = raced.iter().filter(|a| !a.duplicate).collect();
     assert_eq!(
         fresh.len(),
@@ -1328,7 +1377,7 @@ pub fn story_concurrent_appends(db: &dyn Database) {
     let entries = WRITERS * APPENDS_PER_WRITER + 1;
     assert_eq!(acked.len() as u64, WRITERS * APPENDS_PER_WRITER);
     let mut indexes: BTreeMap<u64, &NewEntry> = BTreeMap::new();
-    for (a, e) in &acked {
+    for (a, e) in acked {
         assert!(!a.duplicate, "{a:?}");
         assert!(
             indexes.insert(a.index, e).is_none(),
@@ -1345,7 +1394,7 @@ pub fn story_concurrent_appends(db: &dyn Database) {
         assert_eq!(cp.size, a.checkpoint_size);
     }
     assert!(
-        indexes.insert(fresh[0].index, &race).is_none(),
+        indexes.insert(fresh[0].index, race).is_none(),
         "the raced entry's index was handed out twice"
     );
     assert_eq!(
@@ -1353,7 +1402,7 @@ pub fn story_concurrent_appends(db: &dyn Database) {
         (0..entries).collect::<Vec<_>>(),
         "dense log"
     );
-    for (a, e) in &acked {
+    for (a, e) in acked {
         let stored = store
             .entry_at("alpha", a.index)
             .expect("acknowledged entry");

@@ -96,13 +96,7 @@ impl NewEntry {
         if appended_by.is_empty() || appended_by.len() > 128 {
             return Err(EntryError::Principal(appended_by.to_owned()));
         }
-        let mut id_doc = Vec::with_capacity(content.len() + kind.len() + 24);
-        id_doc.extend_from_slice(b"{\"content\":");
-        id_doc.extend_from_slice(&content);
-        id_doc.extend_from_slice(b",\"kind\":");
-        write_string(&mut id_doc, kind);
-        id_doc.push(b'}');
-        let content_id = ContentId(Hash::of(&id_doc));
+        let content_id = content_id_of(&content, kind);
         Ok(Self {
             kind: kind.to_owned(),
             appended_by: appended_by.to_owned(),
@@ -134,6 +128,58 @@ impl NewEntry {
     pub fn content_id(&self) -> ContentId {
         self.content_id
     }
+}
+
+/// `SHA-256(JCS({"content": content, "kind": kind}))`, from the content's
+/// canonical bytes.
+#[must_use]
+pub fn content_id_of(content: &[u8], kind: &str) -> ContentId {
+    let mut id_doc = Vec::with_capacity(content.len() + kind.len() + 24);
+    id_doc.extend_from_slice(b"{\"content\":");
+    id_doc.extend_from_slice(content);
+    id_doc.extend_from_slice(b",\"kind\":");
+    write_string(&mut id_doc, kind);
+    id_doc.push(b'}');
+    ContentId(Hash::of(&id_doc))
+}
+
+/// Finds the content bytes and the kind inside stored entry bytes, without
+/// parsing the content. Works on the canonical form only: inside a JSON
+/// string every `"` is escaped, so `,"content":` cannot occur before the
+/// top-level key, and after the content only `kind`, `tenant` and `v`
+/// follow, so the last `,"kind":` is the top-level one. `None` when the
+/// bytes are not an entry envelope.
+#[must_use]
+pub fn split_entry(bytes: &[u8]) -> Option<(&[u8], &str)> {
+    const CONTENT: &[u8] = b",\"content\":";
+    const KIND: &[u8] = b",\"kind\":\"";
+    const TENANT: &[u8] = b"\",\"tenant\":";
+    if !bytes.starts_with(b"{\"appended_at\":") {
+        return None;
+    }
+    let content_start = find(bytes, CONTENT)? + CONTENT.len();
+    let kind_at = rfind(bytes, KIND)?;
+    let kind_start = kind_at + KIND.len();
+    let kind_end = kind_start + find(&bytes[kind_start..], TENANT)?;
+    if kind_at < content_start {
+        return None;
+    }
+    let kind = std::str::from_utf8(&bytes[kind_start..kind_end]).ok()?;
+    if !kind
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return None;
+    }
+    Some((&bytes[content_start..kind_at], kind))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// Writes a JSON string in canonical form. Kinds, tenants, principals and
@@ -195,6 +241,18 @@ mod tests {
         let k = NewEntry::new("evidence", &c, "alice").unwrap();
         assert_eq!(a.content_id(), b.content_id());
         assert_ne!(a.content_id(), k.content_id());
+    }
+
+    #[test]
+    fn split_finds_the_top_level_content_and_kind_even_when_nested_keys_look_alike() {
+        let content = json!({"x": {"kind": "decoy", "content": 1}, "s": ",\"kind\":\"no"});
+        let e = NewEntry::new("evidence", &content, "ci-bot").unwrap();
+        let bytes = build_entry_bytes("default", "2026-11-21T09:30:00.123Z", &e);
+        let (c, k) = split_entry(&bytes).unwrap();
+        assert_eq!(c, e.content());
+        assert_eq!(k, "evidence");
+        assert_eq!(content_id_of(c, k), e.content_id());
+        assert_eq!(split_entry(b"{\"x\":1}"), None);
     }
 
     #[test]

@@ -32,11 +32,14 @@ mod verification;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use entry::{ContentId, ENTRY_FORMAT_VERSION, EntryError, NewEntry, build_entry_bytes};
+pub use entry::{
+    ContentId, ENTRY_FORMAT_VERSION, EntryError, NewEntry, build_entry_bytes, content_id_of,
+    split_entry,
+};
 pub use verification::{VerifyFailure, open_checkpoint, verify_tenant_log};
 
 /// Everything that can go wrong in a store.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The thing asked for does not exist.
     #[error("{what} not found")]
@@ -166,7 +169,9 @@ pub struct Appended {
     /// True when this content was already in the log: `index`/`id` are the
     /// first entry's, and nothing was written.
     pub duplicate: bool,
-    /// The size of the signed checkpoint that covers the entry.
+    /// The size of the first signed checkpoint that covered the entry: this
+    /// batch's for a new entry, the original batch's for a duplicate, so a
+    /// repeated submission gets back exactly its first receipt.
     pub checkpoint_size: u64,
 }
 
@@ -182,13 +187,29 @@ impl<F: FnMut(u64, u64)> Progress for F {
     }
 }
 
+/// One entry as a whole-log scan hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct ScannedEntry<'a> {
+    /// Position in the log.
+    pub index: u64,
+    /// The stored canonical bytes.
+    pub bytes: &'a [u8],
+    /// The id the store holds for it (to be checked against the bytes).
+    pub id: Hash,
+    /// The content id the store holds for it (likewise).
+    pub content_id: ContentId,
+    /// The kind the store holds for it (likewise).
+    pub kind: &'a str,
+    /// The stored nodes whose creation this entry completes: every node with
+    /// a [`NodeId::position`] below `2(i+1) - popcount(i+1)` not yet handed
+    /// over, as `(position, hash)`.
+    pub nodes: &'a [(u64, Hash)],
+}
+
 /// Receives a tenant's log in order, for whole-log verification and export.
 pub trait LogVisitor {
-    /// Called once per entry, in index order, with the stored canonical bytes
-    /// and the stored nodes whose creation this entry completes: every node
-    /// with a [`NodeId::position`] below `2(i+1) - popcount(i+1)` not yet
-    /// handed over, as `(position, hash)`.
-    fn entry(&mut self, index: u64, bytes: &[u8], nodes: &[(u64, Hash)]) -> Result<()>;
+    /// Called once per entry, in index order.
+    fn entry(&mut self, entry: &ScannedEntry<'_>) -> Result<()>;
     /// Called for each stored node left over after the last entry.
     fn extra_node(&mut self, position: u64, hash: Hash) -> Result<()>;
 }

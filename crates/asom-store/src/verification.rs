@@ -8,7 +8,7 @@ use asom_ledger::merkle::NodeId;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::verify::{LogVerifier, Tamper, Verified, VerifyLogError};
 
-use crate::{LogVisitor, Progress, Store, StoreError};
+use crate::{LogVisitor, Progress, ScannedEntry, Store, StoreError, content_id_of, split_entry};
 
 /// Why a stored log did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,19 @@ pub enum VerifyFailure {
     /// The entries and nodes disagree with each other or with the checkpoints.
     #[error(transparent)]
     Tamper(#[from] Tamper),
+    /// A stored column derived from an entry (its id, content id or kind)
+    /// does not match the entry's bytes, so lookups would be misled.
+    #[error("entry {index}: the stored {column} is {stored} but the entry's bytes give {computed}")]
+    EntryColumn {
+        /// The entry.
+        index: u64,
+        /// Which column.
+        column: &'static str,
+        /// What is stored.
+        stored: String,
+        /// What the bytes give.
+        computed: String,
+    },
     /// An entry is missing from the sequence.
     #[error("entry {expected} is missing (the next stored entry is {found}); entries were deleted")]
     MissingEntry {
@@ -43,7 +56,7 @@ impl VerifyFailure {
     /// failure to read (also 1, but worth telling apart in messages).
     #[must_use]
     pub fn is_tamper(&self) -> bool {
-        !matches!(self, Self::Store(_))
+        !matches!(self, Self::Store(e) if !matches!(e, StoreError::Corrupt(_)))
     }
 }
 
@@ -131,7 +144,13 @@ impl Visitor<'_, '_> {
 }
 
 impl LogVisitor for Visitor<'_, '_> {
-    fn entry(&mut self, index: u64, bytes: &[u8], nodes: &[(u64, Hash)]) -> Result<(), StoreError> {
+    fn entry(&mut self, scanned: &ScannedEntry<'_>) -> Result<(), StoreError> {
+        let ScannedEntry {
+            index,
+            bytes,
+            nodes,
+            ..
+        } = *scanned;
         let expected = self.verifier.entries();
         if index != expected {
             return self.fail(VerifyFailure::MissingEntry {
@@ -150,11 +169,15 @@ impl LogVisitor for Visitor<'_, '_> {
             }
             hashes.push(Ok::<_, StoreError>(hash));
         }
+        // The tree first: an altered entry is best reported as what it is.
         if let Err(e) = self.verifier.push_entry(bytes, &mut hashes.into_iter()) {
             return self.fail(match e {
                 VerifyLogError::Tamper(t) => t.into(),
                 VerifyLogError::Read(s) => s.into(),
             });
+        }
+        if let Some(failure) = check_columns(scanned) {
+            return self.fail(failure);
         }
         let done = index + 1;
         if done.is_multiple_of(65_536) || done == self.total {
@@ -167,6 +190,41 @@ impl LogVisitor for Visitor<'_, '_> {
         let entries = self.verifier.entries();
         self.fail(Tamper::ExtraNodes { entries, extra: 1 }.into())
     }
+}
+
+/// Recomputes the derived columns from the entry's bytes.
+fn check_columns(e: &ScannedEntry<'_>) -> Option<VerifyFailure> {
+    let column = |column: &'static str, stored: String, computed: String| {
+        Some(VerifyFailure::EntryColumn {
+            index: e.index,
+            column,
+            stored,
+            computed,
+        })
+    };
+    let id = Hash::of(e.bytes);
+    if id != e.id {
+        return column("id", e.id.to_hex(), id.to_hex());
+    }
+    let Some((content, kind)) = split_entry(e.bytes) else {
+        return column(
+            "entry envelope",
+            "stored bytes".into(),
+            "no entry envelope".into(),
+        );
+    };
+    if kind != e.kind {
+        return column("kind", e.kind.to_owned(), kind.to_owned());
+    }
+    let content_id = content_id_of(content, kind);
+    if content_id != e.content_id {
+        return column(
+            "content id",
+            e.content_id.to_string(),
+            content_id.to_string(),
+        );
+    }
+    None
 }
 
 /// The `k`-th node created by appending entry `index`: its leaf, then each

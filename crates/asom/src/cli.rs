@@ -19,20 +19,37 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The asom directory holding the embedded store and the log keys.
-    #[arg(long, global = true, env = "ASOM_DIR", default_value = ".asom")]
+    #[arg(
+        long,
+        global = true,
+        env = "ASOM_DIR",
+        default_value = ".asom",
+        help_heading = "Global options"
+    )]
     pub dir: PathBuf,
     /// The tenant to act on.
-    #[arg(long, global = true, env = "ASOM_TENANT", default_value = "default")]
+    #[arg(
+        long,
+        global = true,
+        env = "ASOM_TENANT",
+        default_value = "default",
+        help_heading = "Global options"
+    )]
     pub tenant: String,
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = "Global options")]
     pub format: Format,
     /// Byte-identical JSON for identical inputs (sorted keys, no timings, no
     /// absolute paths). Implies --format json.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub stable_json: bool,
     /// Write the output to this file instead of standard output.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
     pub out: Option<PathBuf>,
 }
 

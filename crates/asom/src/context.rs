@@ -52,6 +52,13 @@ impl Embedded {
         }
         let store = SqliteStore::open(&db)
             .map_err(|e| CliError::usage(anyhow!(e).context("opening the store")))?;
+        let tenants = store.tenants().map_err(|e| CliError::usage(anyhow!(e)))?;
+        if tenants.is_empty() {
+            return Err(CliError::usage(anyhow!(
+                "the store at {} has no tenant: it was not set up by `asom init`; remove it and run `asom init`",
+                db.display()
+            )));
+        }
         let this = Self {
             dir: dir.to_path_buf(),
             store: Arc::new(store),

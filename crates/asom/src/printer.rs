@@ -18,6 +18,7 @@ use crate::exit::CliResult;
 pub struct Printer {
     format: Format,
     out: Option<PathBuf>,
+    private: bool,
 }
 
 impl Printer {
@@ -30,6 +31,17 @@ impl Printer {
         Self {
             format,
             out: global.out.clone(),
+            private: false,
+        }
+    }
+
+    /// The same printer for output that holds a secret: an `--out` file is
+    /// created readable by its owner only (mode 0600).
+    pub fn private(&self) -> Self {
+        Self {
+            format: self.format,
+            out: self.out.clone(),
+            private: true,
         }
     }
 
@@ -40,7 +52,7 @@ impl Printer {
     /// Writes raw bytes as the command's output.
     pub fn bytes(&self, data: &[u8]) -> CliResult {
         if let Some(path) = &self.out {
-            return Ok(write_file(path, data)?);
+            return Ok(write_file(path, data, self.private)?);
         }
         let mut stdout = io::stdout().lock();
         Ok(ignore_broken_pipe(
@@ -70,9 +82,19 @@ impl Printer {
     }
 }
 
-fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let file =
-        File::create(path).with_context(|| format!("creating output file {}", path.display()))?;
+fn write_file(path: &Path, data: &[u8], private: bool) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let file: File = options
+        .open(path)
+        .with_context(|| format!("creating output file {}", path.display()))?;
     let mut w = BufWriter::new(file);
     w.write_all(data)
         .and_then(|()| w.flush())

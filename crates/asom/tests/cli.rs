@@ -857,15 +857,16 @@ fn appending_the_same_content_again_returns_the_first_entry() {
             "a duplicate returns the first {field}"
         );
     }
-    // Its receipt proves the first entry, against the latest checkpoint (as the
-    // store's conformance story specifies); nothing new is signed.
+    // Its receipt is the first receipt: the first entry, proved against the
+    // checkpoint that first covered it (size 2), byte for byte; nothing new is signed.
     let cp = assert_receipt_proves(
         &store,
         again["receipt"].as_str().unwrap(),
         &store.entry(&1),
         1,
     );
-    assert_eq!((cp.size, again["checkpoint_size"].as_u64()), (3, Some(3)));
+    assert_eq!((cp.size, again["checkpoint_size"].as_u64()), (2, Some(2)));
+    assert_eq!(again["receipt"], first["receipt"]);
     store.assert_size(3);
     // Right after the first append, the duplicate's receipt is the first receipt itself.
     let last = store.append(r#"{"last":1}"#);
@@ -989,8 +990,8 @@ fn malformed_input_exits_2_and_writes_nothing() {
             b"[1e400]",
             "beyond the IEEE-754 double range",
         ),
-        ("empty input", b"", "not valid JSON"),
-        ("only whitespace", b" \n\t ", "not valid JSON"),
+        ("empty input", b"", "the input is empty"),
+        ("only whitespace", b" \n\t ", "the input is empty"),
         ("invalid UTF-8", b"{\"a\":\"\xff\"}", "UTF-8"),
         (
             "trailing data",
@@ -999,9 +1000,16 @@ fn malformed_input_exits_2_and_writes_nothing() {
         ),
         ("lone surrogate", br#"["\ud800"]"#, "lone surrogate"),
         ("NaN", b"NaN", "not valid JSON"),
+        (
+            "byte order mark",
+            b"\xef\xbb\xbf{\"a\":1}",
+            "byte order mark",
+        ),
         ("single quotes", b"{'a':1}", "not valid JSON"),
     ];
-    for (what, input, fragment) in cases {
+    let deep = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+    let deep_case = [("nesting 100000 deep", deep.as_slice(), "nests deeper")];
+    for (what, input, fragment) in cases.iter().chain(&deep_case) {
         let out = store
             .asom_as_admin()
             .args(["ledger", "append"])
@@ -1216,6 +1224,7 @@ fn get_of_an_unknown_or_garbage_reference_exits_2() {
 
 /// An id of 64 hex digits that happen to all be decimal digits is an id, not an index.
 #[test]
+
 fn get_of_an_all_digit_64_character_id_is_looked_up_as_an_id() {
     let store = Store::with_entries(2);
     store
@@ -1764,6 +1773,7 @@ fn verify_names_deleted_entries_and_nodes() {
 /// `ledger get --format json` and lookups by id print them. A store whose
 /// columns disagree with the body does not verify.
 #[test]
+
 fn verify_catches_entry_columns_that_disagree_with_the_body() {
     for (column, value) in [
         ("id", rusqlite::types::Value::Blob(vec![0x42; 32])),
@@ -1795,6 +1805,7 @@ fn verify_catches_entry_columns_that_disagree_with_the_body() {
 /// Every committed batch is signed in the same transaction, so entries that
 /// no signed checkpoint covers were added or rewritten behind the store's back.
 #[test]
+
 fn verify_fails_when_the_newest_entries_are_not_covered_by_a_signed_checkpoint() {
     // Rewrite the last entry (index 4, a lone leaf: no interior node covers it
     // yet), its leaf node, and delete the checkpoint that signed it.
@@ -2358,6 +2369,7 @@ fn a_missing_store_exits_2_naming_asom_init_and_creates_nothing() {
 }
 
 #[test]
+
 fn a_damaged_or_empty_database_file_exits_2_with_a_message() {
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().join("asom");

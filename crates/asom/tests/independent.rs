@@ -63,6 +63,17 @@ fn python(args: &[String]) -> Output {
     }
 }
 
+/// Fails the test, with a message saying why, when `python3` cannot run the verifier.
+fn require_python() {
+    let out = python(&["--help".to_owned()]);
+    assert!(
+        out.status.success(),
+        "python3 {VERIFIER} --help failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// What one run of the verifier must do.
 enum Expect {
     /// Exit 0, print `OK …` containing each of these.
@@ -237,6 +248,7 @@ fn an_independent_verifier_accepts_asoms_artifacts_and_rejects_tampered_ones() {
     };
     fs::create_dir(&scratch.dir).expect("mkdir");
     let store = tmp.path().join("asom");
+    require_python();
     let mut checks = Checks::default();
 
     // The verifier checks itself first: RFC 8032 and RFC 8785 vectors, RFC 9162

@@ -102,7 +102,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult
         "genesis_entry": appended[0].id,
         "checkpoint_size": checkpoint.size,
     });
-    printer.either(&report, || {
+    printer.private().either(&report, || {
         format!(
             "Initialised asom in {dir}\n\
              \x20 tenant        {tenant}\n\

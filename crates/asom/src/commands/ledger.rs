@@ -95,6 +95,10 @@ fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
                     .map_err(|e| CliError::usage(anyhow!("line {}: {e}", n + 1)))
             })
             .collect::<Result<_, _>>()?
+    } else if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(CliError::usage(anyhow!(
+            "nothing to append: the input is empty"
+        )));
     } else {
         vec![
             jcs::canonicalize_text(&input)
@@ -110,7 +114,10 @@ fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
         .into_iter()
         .map(|content| NewEntry::from_canonical(&args.kind, content, &who))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::usage(anyhow!(e)))?;
+        .map_err(|e| match e {
+            asom_store::EntryError::Kind(_) => CliError::usage(anyhow!("--kind: {e}")),
+            e => CliError::usage(anyhow!(e)),
+        })?;
     let appended = ctx.store.append(&ctx.tenant, entries)?;
     if args.jsonl {
         let fresh = appended.iter().filter(|a| !a.duplicate).count();
@@ -171,7 +178,12 @@ fn find_entry(ctx: &Embedded, reference: &str) -> CliResult<StoredEntry> {
         }
         e => CliError::usage(anyhow!(e)),
     };
-    if !reference.is_empty() && reference.bytes().all(|b| b.is_ascii_digit()) {
+    // 64 characters is always an id (ids may be all digits); anything shorter
+    // made of digits is an index.
+    if reference.len() != 64
+        && !reference.is_empty()
+        && reference.bytes().all(|b| b.is_ascii_digit())
+    {
         let index: u64 = reference
             .parse()
             .map_err(|_| CliError::usage(anyhow!("index {reference} is too large")))?;

@@ -58,6 +58,16 @@ CREATE TABLE nodes (
     hash BLOB NOT NULL
 );
 
+-- Index keys of entries: derived from each entry's own "keys" member (which
+-- is hashed into the log), checked by whole-log verification.
+CREATE TABLE entry_keys (
+    tenant INTEGER NOT NULL,
+    entry  INTEGER NOT NULL,     -- the entry's index
+    key    TEXT NOT NULL,
+    PRIMARY KEY (tenant, entry, key)
+) WITHOUT ROWID;
+CREATE INDEX entry_keys_by_key ON entry_keys (tenant, key, entry);
+
 CREATE TABLE checkpoints (
     tenant     INTEGER NOT NULL,
     size       INTEGER NOT NULL,
@@ -76,6 +86,10 @@ CREATE TRIGGER entries_append_only_r BEFORE INSERT ON entries
 CREATE TRIGGER nodes_append_only_r BEFORE INSERT ON nodes
     WHEN EXISTS (SELECT 1 FROM nodes WHERE key = NEW.key)
     BEGIN SELECT RAISE(ABORT, 'ledger nodes are append-only'); END;
+CREATE TRIGGER entry_keys_append_only_u BEFORE UPDATE ON entry_keys
+    BEGIN SELECT RAISE(ABORT, 'ledger index keys are append-only'); END;
+CREATE TRIGGER entry_keys_append_only_d BEFORE DELETE ON entry_keys
+    BEGIN SELECT RAISE(ABORT, 'ledger index keys are append-only'); END;
 CREATE TRIGGER checkpoints_append_only_r BEFORE INSERT ON checkpoints
     WHEN EXISTS (SELECT 1 FROM checkpoints WHERE tenant = NEW.tenant AND size = NEW.size)
     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;

@@ -334,6 +334,11 @@ impl asom_ledger::merkle::NodeReader for ConnNodes<'_> {
     }
 }
 
+/// The SQL bound for "among the first `before` entries".
+fn before_bound(before: Option<u64>) -> i64 {
+    before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX))
+}
+
 /// An entry row: key, id, content id, kind, body.
 type EntryRow = (i64, Vec<u8>, Vec<u8>, String, Vec<u8>);
 
@@ -467,9 +472,9 @@ impl Writer {
                 }
             };
             match outcome {
-                Ok(lists) => {
-                    for (i, list) in mine.into_iter().zip(lists) {
-                        results[i] = Some(Ok(list));
+                Ok(outcomes) => {
+                    for (i, outcome) in mine.into_iter().zip(outcomes) {
+                        results[i] = Some(outcome);
                     }
                 }
                 Err(e) => {
@@ -491,7 +496,9 @@ impl Writer {
 }
 
 /// Appends one tenant's share of a batch and signs its new checkpoint.
-/// Returns, for each of `mine` (indexes into `appends`), what happened to its entries.
+/// Returns, for each of `mine` (indexes into `appends`), what happened to
+/// that call: its entries, or why the call was refused (an expectation that
+/// did not hold). An error for the whole tenant (a fork) is the `Err`.
 #[allow(clippy::too_many_lines)] // One tenant's steps within the transaction, in order.
 fn append_for_tenant(
     tx: &Connection,
@@ -500,7 +507,7 @@ fn append_for_tenant(
     now: &str,
     appends: &[PendingAppend],
     mine: &[usize],
-) -> Result<Vec<Vec<Appended>>> {
+) -> Result<Vec<Result<Vec<Appended>>>> {
     let tenant = tenant_id(tx, slug)?;
     let last = latest_checkpoint(tx, tenant, slug)?;
     let mut frontier =
@@ -525,6 +532,9 @@ fn append_for_tenant(
     let mut covering = tx
         .prepare_cached("SELECT MIN(size) FROM checkpoints WHERE tenant = ?1 AND size > ?2")
         .map_err(backend)?;
+    let mut count_key = tx
+        .prepare_cached("SELECT COUNT(*) FROM entry_keys WHERE tenant = ?1 AND key = ?2")
+        .map_err(backend)?;
     let mut insert_entry = tx
         .prepare_cached(
             "INSERT INTO entries (key, tenant, id, content_id, kind, body, id_key, content_key) \
@@ -534,21 +544,23 @@ fn append_for_tenant(
     let mut insert_node = tx
         .prepare_cached("INSERT INTO nodes (key, hash) VALUES (?1, ?2)")
         .map_err(backend)?;
-    // New entries get the checkpoint this batch signs (size 0 = "fill in below");
-    // entries already in the log keep the first checkpoint that covered them,
-    // so a repeated submission gets back exactly its first receipt.
+    let mut insert_key = tx
+        .prepare_cached("INSERT INTO entry_keys (tenant, entry, key) VALUES (?1, ?2, ?3)")
+        .map_err(backend)?;
+    // Entries already in the log (or earlier in this batch), by content id.
+    // New entries get the checkpoint this batch signs (size 0 = "fill in
+    // below"); entries already in the log keep the first checkpoint that
+    // covered them, so a repeated submission gets back its first receipt.
     let mut seen: HashMap<ContentId, Appended> = HashMap::new();
-    let mut lists = Vec::with_capacity(mine.len());
-    for &ai in mine {
-        let mut out = Vec::with_capacity(appends[ai].entries.len());
-        for e in &appends[ai].entries {
-            let cid = e.content_id();
+    // Index keys added earlier in this batch, for expectations.
+    let mut added: HashMap<String, u64> = HashMap::new();
+    let mut lookup =
+        |cid: ContentId, seen: &HashMap<ContentId, Appended>| -> Result<Option<Appended>> {
             if let Some(prev) = seen.get(&cid) {
-                out.push(Appended {
+                return Ok(Some(Appended {
                     duplicate: true,
                     ..prev.clone()
-                });
-                continue;
+                }));
             }
             let existing: Option<(i64, Vec<u8>)> = find
                 .query_row(
@@ -557,27 +569,72 @@ fn append_for_tenant(
                 )
                 .optional()
                 .map_err(backend)?;
-            if let Some((key, id)) = existing {
-                let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
-                let first: Option<i64> = covering
-                    .query_row(params![tenant, index as i64], |r| r.get(0))
+            let Some((key, id)) = existing else {
+                return Ok(None);
+            };
+            let index = (key & ((1 << ENTRY_SHIFT) - 1)) as u64;
+            let first: Option<i64> = covering
+                .query_row(params![tenant, index as i64], |r| r.get(0))
+                .map_err(backend)?;
+            let first = first.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "entry {index} of tenant {slug:?} is not covered by any signed checkpoint"
+                ))
+            })?;
+            Ok(Some(Appended {
+                index,
+                id: hash_from(&id, || format!("id of entry {index}"))?,
+                content_id: cid,
+                duplicate: true,
+                checkpoint_size: first as u64,
+            }))
+        };
+    let mut results = Vec::with_capacity(mine.len());
+    for &ai in mine {
+        let entries = &appends[ai].entries;
+        // A call whose entries are all in the log already is a repeat: it
+        // gets the first entries back, whatever its expectations say.
+        let mut known = Vec::with_capacity(entries.len());
+        for e in entries {
+            known.push(lookup(e.content_id(), &seen)?);
+        }
+        if known.iter().any(Option::is_none) {
+            let mut conflict = None;
+            for (key, expected) in entries.iter().flat_map(NewEntry::expectations) {
+                let stored: i64 = count_key
+                    .query_row(params![tenant, key], |r| r.get(0))
                     .map_err(backend)?;
-                let first = first.ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "entry {index} of tenant {slug:?} is not covered by any signed checkpoint"
-                    ))
-                })?;
-                let appended = Appended {
-                    index,
-                    id: hash_from(&id, || format!("id of entry {index}"))?,
-                    content_id: cid,
+                let actual = stored as u64 + added.get(key).copied().unwrap_or(0);
+                if actual != *expected {
+                    conflict = Some(StoreError::Conflict {
+                        key: key.clone(),
+                        expected: *expected,
+                        actual,
+                    });
+                    break;
+                }
+            }
+            if let Some(conflict) = conflict {
+                results.push(Err(conflict));
+                continue;
+            }
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for (e, known) in entries.iter().zip(known) {
+            // An earlier entry of this same call may have added it meanwhile.
+            let known = match known {
+                Some(k) => Some(k),
+                None => seen.get(&e.content_id()).map(|prev| Appended {
                     duplicate: true,
-                    checkpoint_size: first as u64,
-                };
-                seen.insert(cid, appended.clone());
+                    ..prev.clone()
+                }),
+            };
+            if let Some(appended) = known {
+                seen.insert(e.content_id(), appended.clone());
                 out.push(appended);
                 continue;
             }
+            let cid = e.content_id();
             let index = frontier.size();
             if index >= 1 << ENTRY_SHIFT {
                 return Err(StoreError::Invalid(format!(
@@ -598,6 +655,12 @@ fn append_for_tenant(
                     prefix_key(&cid.0),
                 ])
                 .map_err(backend)?;
+            for key in e.keys() {
+                insert_key
+                    .execute(params![tenant, index as i64, key])
+                    .map_err(backend)?;
+                *added.entry(key.clone()).or_default() += 1;
+            }
             let mut node_err = None;
             frontier.append(leaf_hash(&bytes), |node, hash| {
                 if node_err.is_none() {
@@ -626,7 +689,7 @@ fn append_for_tenant(
             );
             out.push(appended);
         }
-        lists.push(out);
+        results.push(Ok(out));
     }
     let size = frontier.size();
     if size != last.size {
@@ -643,12 +706,12 @@ fn append_for_tenant(
             .and_then(|mut s| s.execute(params![tenant, size as i64, checkpoint.root.as_bytes().as_slice(), note, now]))
             .map_err(backend)?;
     }
-    for appended in lists.iter_mut().flatten() {
+    for appended in results.iter_mut().flatten().flatten() {
         if appended.checkpoint_size == 0 {
             appended.checkpoint_size = size;
         }
     }
-    Ok(lists)
+    Ok(results)
 }
 
 fn signers_for_create(signers: &Signers, slug: &str, signer: Arc<NoteSigner>) {
@@ -1097,6 +1160,55 @@ impl Store for SqliteStore {
         self.read(|conn| read_nodes(conn, tenant_id(conn, tenant)?, ids))
     }
 
+    fn entries_with_key(
+        &self,
+        tenant: &str,
+        key: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<StoredEntry>> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT e.key, e.id, e.content_id, e.kind, e.body FROM entry_keys k \
+                     JOIN entries e ON e.key = ((k.tenant << 40) | k.entry) \
+                     WHERE k.tenant = ?1 AND k.key = ?2 AND k.entry < ?3 ORDER BY k.entry",
+                )
+                .map_err(backend)?;
+            let rows = s
+                .query_map(params![t, key, before_bound(before)], row_to_entry)
+                .map_err(backend)?;
+            rows.map(|r| to_stored_entry(r.map_err(backend)?)).collect()
+        })
+    }
+
+    fn count_with_key(&self, tenant: &str, key: &str, before: Option<u64>) -> Result<u64> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM entry_keys WHERE tenant = ?1 AND key = ?2 AND entry < ?3",
+                )
+                .and_then(|mut s| s.query_row(params![t, key, before_bound(before)], |r| r.get(0)))
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+    }
+
+    fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT DISTINCT key FROM entry_keys WHERE tenant = ?1 AND key >= ?2 AND key < ?2 || char(1114111) \
+                     ORDER BY key",
+                )
+                .map_err(backend)?;
+            let rows = s.query_map(params![t, prefix], |r| r.get(0)).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<String>>>().map_err(backend)
+        })
+    }
+
     fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()> {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;
@@ -1114,6 +1226,18 @@ impl Store for SqliteStore {
                         "SELECT key, hash FROM nodes WHERE key >= ?1 AND key < ?2 ORDER BY key",
                     )
                     .map_err(backend)?;
+                                let mut ks = conn
+                    .prepare("SELECT entry, key FROM entry_keys WHERE tenant = ?1 ORDER BY entry, key")
+                    .map_err(backend)?;
+                let mut key_rows = ks.query([t]).map_err(backend)?;
+                let next_key = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(i64, String)>> {
+                    match rows.next().map_err(backend)? {
+                        Some(r) => Ok(Some((r.get(0).map_err(backend)?, r.get(1).map_err(backend)?))),
+                        None => Ok(None),
+                    }
+                };
+                let mut peeked_key = next_key(&mut key_rows)?;
+                let mut keys: Vec<String> = Vec::new();
                 let mut entries = es
                     .query(params![t << ENTRY_SHIFT, (t + 1) << ENTRY_SHIFT])
                     .map_err(backend)?;
@@ -1181,14 +1305,34 @@ impl Store for SqliteStore {
                             "entry {index}: its lookup keys do not match its id and content id"
                         )));
                     }
+                                        keys.clear();
+                    while let Some((entry, key)) = peeked_key.take() {
+                        if entry > index as i64 {
+                            peeked_key = Some((entry, key));
+                            break;
+                        }
+                        if entry < index as i64 {
+                            return Err(StoreError::Corrupt(format!(
+                                "index key {key:?} is stored for entry {entry}, which is not in the log"
+                            )));
+                        }
+                        keys.push(key);
+                        peeked_key = next_key(&mut key_rows)?;
+                    }
                     visitor.entry(&ScannedEntry {
                         index,
                         bytes: body,
                         id,
                         content_id,
                         kind,
+                        keys: &keys,
                         nodes: &created,
                     })?;
+                }
+                                if let Some((entry, key)) = peeked_key {
+                    return Err(StoreError::Corrupt(format!(
+                        "index key {key:?} is stored for entry {entry}, which is not in the log"
+                    )));
                 }
                 while let Some((position, hash)) = peeked {
                     visitor.extra_node(position, hash)?;

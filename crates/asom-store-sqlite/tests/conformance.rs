@@ -63,4 +63,8 @@ stories!(
     proofs,
     concurrent_appends,
     two_handles,
+    index_keys,
+    key_prefixes,
+    expectations,
+    concurrent_expectations,
 );

@@ -27,7 +27,14 @@
 //!   ([`story_checkpoints`]);
 //! - proofs from stored nodes, at O(log n) node reads ([`story_proofs`]);
 //! - group commit under 64 concurrent writers, and two handles appending to
-//!   one database ([`story_concurrent_appends`], [`story_two_handles`]).
+//!   one database ([`story_concurrent_appends`], [`story_two_handles`]);
+//! - index keys: inside the hashed entry, and the index built from them read
+//!   by key, as of any older log size, and by prefix, per tenant
+//!   ([`story_index_keys`], [`story_key_prefixes`]);
+//! - expectations (optimistic concurrency): a call whose expectation fails
+//!   is refused whole with `Conflict`, a repeated call gets its first
+//!   receipts, and of racing calls expecting the same state exactly one wins
+//!   ([`story_expectations`], [`story_concurrent_expectations`]).
 //!
 //! Crash safety and tampering with the stored bytes need the backend's own
 //! files or SQL, so each backend tests them itself.
@@ -49,7 +56,7 @@ use serde_json::{Value, json};
 
 use crate::{
     Appended, NewEntry, Store, StoreError, StoredCheckpoint, StoredEntry, Tenant, TenantNodes,
-    TokenRecord, build_entry_bytes, open_checkpoint, verify_tenant_log,
+    TokenRecord, build_entry_bytes, open_checkpoint, split_entry, verify_tenant_log,
 };
 
 /// A backend under test: hands out fresh, empty databases.
@@ -108,6 +115,22 @@ pub const STORIES: &[Story] = &[
     Story {
         name: "two_handles",
         run: story_two_handles,
+    },
+    Story {
+        name: "index_keys",
+        run: story_index_keys,
+    },
+    Story {
+        name: "key_prefixes",
+        run: story_key_prefixes,
+    },
+    Story {
+        name: "expectations",
+        run: story_expectations,
+    },
+    Story {
+        name: "concurrent_expectations",
+        run: story_concurrent_expectations,
     },
 ];
 
@@ -1515,4 +1538,828 @@ pub fn story_two_handles(db: &dyn Database) {
             });
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Index keys
+// ---------------------------------------------------------------------------
+
+/// A `record` submission numbered `n` carrying index `keys`.
+fn keyed(tag: &str, n: u64, keys: &[&str]) -> NewEntry {
+    numbered(tag, n)
+        .with_keys(keys.iter().copied())
+        .expect("test keys are valid")
+}
+
+/// The indexes of `entries`.
+fn indexes_of(entries: &[StoredEntry]) -> Vec<u64> {
+    entries.iter().map(|e| e.index).collect()
+}
+
+/// Checks what `slug`'s index says about `key` against `expected`, the
+/// indexes of the entries that carry it: in log order, as of every older log
+/// size, with `count_with_key` agreeing, and each entry exactly as stored.
+fn check_key(store: &dyn Store, slug: &str, key: &str, expected: &[u64]) {
+    let size = log_size(store, slug);
+    let all = store
+        .entries_with_key(slug, key, None)
+        .unwrap_or_else(|e| panic!("entries of {slug:?} with key {key:?}: {e}"));
+    assert_eq!(
+        indexes_of(&all),
+        expected,
+        "the entries of {slug:?} carrying {key:?}, in log order"
+    );
+    for e in &all {
+        assert_eq!(
+            &store.entry_at(slug, e.index).expect("entry"),
+            e,
+            "entry {} read by key {key:?} differs from entry_at",
+            e.index
+        );
+    }
+    assert_eq!(
+        store.count_with_key(slug, key, None).expect("count"),
+        expected.len() as u64,
+        "count of {key:?} in {slug:?}"
+    );
+    for before in (0..=size + 2).chain([u64::MAX]) {
+        let older: Vec<u64> = expected.iter().copied().filter(|&i| i < before).collect();
+        let got = store
+            .entries_with_key(slug, key, Some(before))
+            .unwrap_or_else(|e| panic!("entries with key {key:?} before {before}: {e}"));
+        assert_eq!(
+            indexes_of(&got),
+            older,
+            "the entries of {slug:?} carrying {key:?} among the first {before}"
+        );
+        assert_eq!(
+            store
+                .count_with_key(slug, key, Some(before))
+                .expect("count before"),
+            older.len() as u64,
+            "the count of {key:?} in {slug:?} among the first {before}"
+        );
+    }
+}
+
+/// Checks that the stored bytes of entry `index` carry `keys` (sorted,
+/// without repeats) as their `keys` member, and that [`split_entry`] finds
+/// them.
+fn check_keys_in_bytes(store: &dyn Store, slug: &str, index: u64, keys: &[&str]) {
+    let stored = store.entry_at(slug, index).expect("entry");
+    let envelope: Value = serde_json::from_slice(&stored.bytes).expect("entry JSON");
+    let mut want: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(
+        envelope["keys"],
+        json!(want),
+        "entry {index} of {slug:?}: the hashed entry's keys member"
+    );
+    let parts = split_entry(&stored.bytes)
+        .unwrap_or_else(|| panic!("entry {index} of {slug:?} is not an entry envelope"));
+    assert_eq!(parts.keys, want, "entry {index}: split_entry's keys");
+    assert_eq!(parts.kind, stored.kind, "entry {index}: split_entry's kind");
+    if want.is_empty() {
+        let text = String::from_utf8_lossy(&stored.bytes);
+        assert!(
+            text.contains(",\"keys\":[],"),
+            "entry {index} has no keys, so its bytes hold \"keys\":[]: {text}"
+        );
+    }
+}
+
+/// The keys of the entries [`story_index_keys`] appends to alpha, by index.
+const ALPHA_KEYS: &[&[&str]] = &[
+    &["release:sales@1.0", "crq:CRQ1"],
+    &[],
+    &["release:sales@1.0"],
+    // Repeated and unsorted: stored sorted, once.
+    &[
+        "release:sales@1.1",
+        "release:billing@2.0",
+        "release:sales@1.1",
+    ],
+    &["release:sales@1.0", "other:x"],
+    // Other prefixes that look alike.
+    &["releases:nope", "Release:sales@1.0", "release"],
+    // Keys that JSON escapes or that are not ASCII.
+    &["release:z\u{fc}rich", "release:\"quoted\"\\and/slashed"],
+    &["crq:CRQ1"],
+];
+
+/// Index keys: an entry's keys are part of its hashed bytes (sorted, without
+/// repeats; `"keys":[]` when none), and the store's index answers from them:
+/// the entries carrying a key in log order, as of any older log size, their
+/// count, and the distinct keys with a prefix, each per tenant.
+pub fn story_index_keys(db: &dyn Database) {
+    let store = db.open();
+    let store = &*store;
+    create_tenant(store, "alpha", 1);
+    create_tenant(store, "beta", 2);
+
+    // Beta first, with some of alpha's keys, so that beta's entry 0 and
+    // alpha's entry 0 carry the same key.
+    let beta = append(
+        store,
+        "beta",
+        vec![
+            keyed(
+                "keys-beta",
+                0,
+                &["release:sales@1.0", "release:beta-only@9"],
+            ),
+            keyed("keys-beta", 1, &["crq:CRQ1"]),
+        ],
+    );
+    // Alpha in three batches.
+    let submitted: Vec<NewEntry> = ALPHA_KEYS
+        .iter()
+        .zip(0..)
+        .map(|(keys, n)| keyed("keys", n, keys))
+        .collect();
+    let mut out = append(store, "alpha", submitted[..4].to_vec());
+    out.extend(append(store, "alpha", submitted[4..6].to_vec()));
+    out.extend(append(store, "alpha", submitted[6..].to_vec()));
+    assert_eq!(
+        out.iter().map(|a| a.index).collect::<Vec<_>>(),
+        (0..ALPHA_KEYS.len() as u64).collect::<Vec<_>>()
+    );
+    for ((a, e), keys) in out.iter().zip(&submitted).zip(ALPHA_KEYS) {
+        check_stored_entry(store, "alpha", a, e);
+        check_keys_in_bytes(store, "alpha", a.index, keys);
+    }
+    for (a, keys) in beta.iter().zip([
+        &["release:sales@1.0", "release:beta-only@9"][..],
+        &["crq:CRQ1"],
+    ]) {
+        check_keys_in_bytes(store, "beta", a.index, keys);
+    }
+
+    // Every key of alpha, read back through the index.
+    let mut by_key: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (keys, index) in ALPHA_KEYS.iter().zip(0..) {
+        for key in keys.iter().copied().collect::<BTreeSet<_>>() {
+            by_key.entry(key).or_default().push(index);
+        }
+    }
+    for (key, indexes) in &by_key {
+        check_key(store, "alpha", key, indexes);
+    }
+    assert_eq!(
+        by_key["release:sales@1.0"],
+        [0, 2, 4],
+        "the fixture has a key over several batches"
+    );
+    check_key(store, "beta", "release:sales@1.0", &[0]);
+    check_key(store, "beta", "crq:CRQ1", &[1]);
+    check_key(store, "beta", "release:billing@2.0", &[]);
+    check_key(store, "alpha", "release:beta-only@9", &[]);
+    check_key(store, "alpha", "release:sales@9.9", &[]);
+    check_key(store, "alpha", "release:", &[]);
+
+    key_prefixes_are_listed_per_tenant(store, &by_key);
+    resubmissions_do_not_add_keys(store, &submitted);
+
+    for query in ["release:sales@1.0", ""] {
+        assert_not_found(
+            store.entries_with_key("ghost", query, None),
+            "entries_with_key of an unknown tenant",
+        );
+        assert_not_found(
+            store.count_with_key("ghost", query, None),
+            "count_with_key of an unknown tenant",
+        );
+        assert_not_found(
+            store.keys_with_prefix("ghost", query),
+            "keys_with_prefix of an unknown tenant",
+        );
+    }
+    assert_eq!(verify(store, "alpha").entries, ALPHA_KEYS.len() as u64);
+    assert_eq!(verify(store, "beta").entries, 2);
+}
+
+/// `keys_with_prefix` lists alpha's distinct keys with the prefix, sorted,
+/// and nothing of beta's or of other prefixes.
+fn key_prefixes_are_listed_per_tenant(store: &dyn Store, by_key: &BTreeMap<&str, Vec<u64>>) {
+    let with = |prefix: &str| -> Vec<String> {
+        by_key
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .map(|k| (*k).to_owned())
+            .collect()
+    };
+    let releases = store
+        .keys_with_prefix("alpha", "release:")
+        .expect("keys with prefix");
+    assert_eq!(
+        releases,
+        [
+            "release:\"quoted\"\\and/slashed",
+            "release:billing@2.0",
+            "release:sales@1.0",
+            "release:sales@1.1",
+            "release:z\u{fc}rich",
+        ],
+        "alpha's release keys, distinct and sorted"
+    );
+    for prefix in [
+        "release:",
+        "release",
+        "crq:",
+        "release:sales@",
+        "",
+        "other:x",
+        "zzz",
+    ] {
+        assert_eq!(
+            store
+                .keys_with_prefix("alpha", prefix)
+                .expect("keys with prefix"),
+            with(prefix),
+            "alpha's keys with prefix {prefix:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .keys_with_prefix("beta", "release:")
+            .expect("beta's keys"),
+        ["release:beta-only@9", "release:sales@1.0"],
+        "beta's release keys, not alpha's"
+    );
+}
+
+/// Content already in the log, submitted again with other keys, is the
+/// first entry: the new keys are not indexed, the entry's bytes keep its
+/// first keys.
+fn resubmissions_do_not_add_keys(store: &dyn Store, submitted: &[NewEntry]) {
+    let size = log_size(store, "alpha");
+    let again = keyed("keys", 2, &["release:sales@1.0", "release:late@1"]);
+    assert_eq!(again.content_id(), submitted[2].content_id());
+    let dup = append(store, "alpha", vec![again]);
+    assert_eq!(
+        (dup[0].index, dup[0].duplicate),
+        (2, true),
+        "a resubmission with other keys is the first entry"
+    );
+    assert_eq!(log_size(store, "alpha"), size, "nothing was written");
+    check_key(store, "alpha", "release:late@1", &[]);
+    check_key(store, "alpha", "release:sales@1.0", &[0, 2, 4]);
+    check_keys_in_bytes(store, "alpha", 2, ALPHA_KEYS[2]);
+}
+
+/// Key prefixes are taken literally: characters SQL patterns treat
+/// specially (`%`, `_`, `\`) are plain characters, and a key whose next
+/// character is the highest code point (`U+10FFFF`) still has the prefix.
+pub fn story_key_prefixes(db: &dyn Database) {
+    let store = db.open();
+    let store = &*store;
+    create_tenant(store, "alpha", 1);
+    let keys = [
+        "a%b:1",
+        "a%b:2",
+        "axb:3",
+        "a_b:4",
+        "azb:5",
+        "a\\b:6",
+        "a\\\\b:7",
+        "p:\u{10ffff}",
+        "p:\u{10ffff}x",
+        "p:\u{10fffe}",
+        "p;",
+        "p",
+        "\u{10ffff}",
+        "\u{10ffff}\u{10ffff}",
+    ];
+    append(
+        store,
+        "alpha",
+        keys.iter()
+            .zip(0..)
+            .map(|(k, n)| keyed("key-prefixes", n, &[k]))
+            .collect(),
+    );
+    let sorted: BTreeSet<&str> = keys.iter().copied().collect();
+    // Every wrong answer at once, so that a failure shows its pattern.
+    let mut wrong = Vec::new();
+    for prefix in [
+        "a%b:",
+        "a_b:",
+        "a%",
+        "a_",
+        "a\\b",
+        "a\\",
+        "p:",
+        "p:\u{10ffff}",
+        "p",
+        "\u{10ffff}",
+        "",
+    ] {
+        let want: Vec<&str> = sorted
+            .iter()
+            .copied()
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        let got = store
+            .keys_with_prefix("alpha", prefix)
+            .expect("keys with prefix");
+        if got != want {
+            wrong.push(format!("prefix {prefix:?}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "keys_with_prefix must take the prefix literally:\n{}",
+        wrong.join("\n")
+    );
+    for (key, index) in keys.iter().zip(0..) {
+        check_key(store, "alpha", key, &[index]);
+    }
+    verify(store, "alpha");
+}
+
+// ---------------------------------------------------------------------------
+// Expectations
+// ---------------------------------------------------------------------------
+
+/// Asserts that `result` is `Conflict` on `key`, expecting `expected` and
+/// finding `actual`.
+fn assert_conflict<T: std::fmt::Debug>(
+    result: crate::Result<T>,
+    key: &str,
+    expected: u64,
+    actual: u64,
+    what: &str,
+) {
+    let e = refused(result, what);
+    match &e {
+        StoreError::Conflict {
+            key: k,
+            expected: x,
+            actual: a,
+        } => assert_eq!(
+            (k.as_str(), *x, *a),
+            (key, expected, actual),
+            "{what}: the conflict names the key, the expected and the found count"
+        ),
+        other => panic!("{what}: expected Conflict on {key:?}, got {other:?}"),
+    }
+}
+
+/// Asserts that nothing was written to `slug` since it had `size` entries
+/// and `checkpoints` checkpoints, and that none of `entries` is in its log.
+fn assert_nothing_written(
+    store: &dyn Store,
+    slug: &str,
+    size: u64,
+    checkpoints: usize,
+    entries: &[NewEntry],
+    what: &str,
+) {
+    assert_eq!(log_size(store, slug), size, "{what}: the log grew");
+    assert_eq!(
+        store.checkpoints(slug).expect("checkpoints").len(),
+        checkpoints,
+        "{what}: a checkpoint was signed"
+    );
+    assert_not_found(store.entry_at(slug, size), what);
+    for e in entries {
+        assert_not_found(
+            store.entry_by_content(slug, &e.content_id()),
+            &format!("{what}: an entry of the refused call"),
+        );
+    }
+}
+
+/// The size and checkpoint count of `slug`'s log.
+fn log_state(store: &dyn Store, slug: &str) -> (u64, usize) {
+    (
+        log_size(store, slug),
+        store.checkpoints(slug).expect("checkpoints").len(),
+    )
+}
+
+/// Expectations: an append expecting `n` entries with a key succeeds only if
+/// exactly `n` carry it just before the call; otherwise the call fails with
+/// `Conflict` and writes nothing, whatever else it holds. Expectations are
+/// checked against the log before the call, are not part of the entry, and
+/// a repeated call whose entries are all in the log gets them back as
+/// duplicates even though its expectations no longer hold.
+pub fn story_expectations(db: &dyn Database) {
+    let store = db.open();
+    let store = &*store;
+    create_tenant(store, "alpha", 1);
+    let k = "release:sales@2.0";
+
+    // The first entry of a key, expecting none; the expectation is not in the entry.
+    let first = keyed("expect", 0, &[k]).expecting(k, 0);
+    assert_eq!(first.content_id(), keyed("expect", 0, &[k]).content_id());
+    let out0 = append(store, "alpha", vec![first.clone()]);
+    assert_eq!((out0[0].index, out0[0].duplicate), (0, false));
+    check_stored_entry(store, "alpha", &out0[0], &first);
+
+    // Expecting none again: refused, nothing written.
+    let (size, cps) = log_state(store, "alpha");
+    let late = keyed("expect", 1, &[k]).expecting(k, 0);
+    assert_conflict(
+        store.append("alpha", vec![late.clone()]),
+        k,
+        0,
+        1,
+        "expecting no entry with a key that has one",
+    );
+    assert_nothing_written(store, "alpha", size, cps, &[late], "a conflict");
+    // Expecting more than there are is a conflict too.
+    assert_conflict(
+        store.append("alpha", vec![keyed("expect", 1, &[k]).expecting(k, 2)]),
+        k,
+        2,
+        1,
+        "expecting two entries with a key that has one",
+    );
+    // Expecting the right count succeeds.
+    let second = append(
+        store,
+        "alpha",
+        vec![keyed("expect", 1, &[k]).expecting(k, 1)],
+    );
+    assert_eq!((second[0].index, second[0].duplicate), (1, false));
+    check_key(store, "alpha", k, &[0, 1]);
+
+    a_conflict_refuses_the_whole_call(store, k);
+    expectations_see_the_log_before_the_call(store);
+    repeated_calls_are_duplicates(store, k, &first, &out0[0]);
+    assert_eq!(verify(store, "alpha").entries, log_size(store, "alpha"));
+}
+
+/// One failing expectation refuses every entry of its call: entries without
+/// expectations, entries already in the log, and entries whose own
+/// expectations hold. The conflict names the first expectation that fails.
+fn a_conflict_refuses_the_whole_call(store: &dyn Store, k: &str) {
+    let (size, cps) = log_state(store, "alpha");
+    let calls: Vec<(Vec<NewEntry>, &str, u64, u64)> = vec![
+        // The failing expectation is on the last entry.
+        (
+            vec![
+                keyed("expect-whole", 0, &[k]),
+                keyed("expect-whole", 1, &["crq:CRQ7"]).expecting("crq:CRQ7", 0),
+                keyed("expect-whole", 2, &[k]).expecting(k, 5),
+            ],
+            k,
+            5,
+            2,
+        ),
+        // The first of several expectations of one entry fails.
+        (
+            vec![
+                keyed("expect-whole", 3, &[])
+                    .expecting("crq:CRQ7", 0)
+                    .expecting(k, 0)
+                    .expecting("crq:CRQ8", 0),
+            ],
+            k,
+            0,
+            2,
+        ),
+        // An expectation on a key the entry does not carry.
+        (
+            vec![keyed("expect-whole", 4, &["crq:CRQ9"]).expecting(k, 3)],
+            k,
+            3,
+            2,
+        ),
+    ];
+    for (entries, key, expected, actual) in calls {
+        assert_conflict(
+            store.append("alpha", entries.clone()),
+            key,
+            expected,
+            actual,
+            "a call with a failing expectation",
+        );
+        assert_nothing_written(store, "alpha", size, cps, &entries, "a refused call");
+    }
+    // Content already in the log does not exempt the new entries of its call.
+    let mixed = vec![
+        keyed("expect", 0, &[k]),
+        keyed("expect-whole", 5, &[k]).expecting(k, 0),
+    ];
+    assert_conflict(
+        store.append("alpha", mixed.clone()),
+        k,
+        0,
+        2,
+        "a call mixing a logged entry and a new one whose expectation fails",
+    );
+    assert_nothing_written(
+        store,
+        "alpha",
+        size,
+        cps,
+        &mixed[1..],
+        "a refused mixed call",
+    );
+    check_key(store, "alpha", k, &[0, 1]);
+    check_key(store, "alpha", "crq:CRQ7", &[]);
+    check_key(store, "alpha", "crq:CRQ9", &[]);
+}
+
+/// Every expectation of a call is checked against the log as it was before
+/// the call: two entries expecting no entry with a key, both carrying it,
+/// are appended together; an expectation of a key with no entries holds
+/// whatever the entry carries.
+fn expectations_see_the_log_before_the_call(store: &dyn Store) {
+    let pair_key = "release:pair@1";
+    let (size, _) = log_state(store, "alpha");
+    let out = append(
+        store,
+        "alpha",
+        vec![
+            keyed("expect-pair", 0, &[pair_key]).expecting(pair_key, 0),
+            keyed("expect-pair", 1, &[pair_key]).expecting(pair_key, 0),
+        ],
+    );
+    assert_eq!(
+        out.iter()
+            .map(|a| (a.index, a.duplicate))
+            .collect::<Vec<_>>(),
+        [(size, false), (size + 1, false)],
+        "both entries of the call are appended"
+    );
+    check_key(store, "alpha", pair_key, &[size, size + 1]);
+    // Now the pair's key has two entries: a call expecting one is refused,
+    // a call expecting two is not.
+    assert_conflict(
+        store.append(
+            "alpha",
+            vec![keyed("expect-pair", 2, &[pair_key]).expecting(pair_key, 1)],
+        ),
+        pair_key,
+        1,
+        2,
+        "expecting one entry of a key that has two",
+    );
+    let third = append(
+        store,
+        "alpha",
+        vec![
+            keyed("expect-pair", 2, &[pair_key])
+                .expecting(pair_key, 2)
+                .expecting("crq:nothing-yet", 0),
+        ],
+    );
+    assert_eq!((third[0].index, third[0].duplicate), (size + 2, false));
+    // An entry carrying no keys may still expect.
+    let keyless = append(
+        store,
+        "alpha",
+        vec![keyed("expect-pair", 3, &[]).expecting(pair_key, 3)],
+    );
+    assert_eq!(keyless[0].index, size + 3);
+    check_keys_in_bytes(store, "alpha", size + 3, &[]);
+    check_key(store, "alpha", pair_key, &[size, size + 1, size + 2]);
+}
+
+/// Retry safety: a call whose entries are all in the log gets its first
+/// receipts back, although its expectations no longer hold.
+fn repeated_calls_are_duplicates(store: &dyn Store, k: &str, first: &NewEntry, out0: &Appended) {
+    let (size, cps) = log_state(store, "alpha");
+    let again = append(store, "alpha", vec![first.clone()]);
+    assert_eq!(
+        again[0],
+        Appended {
+            duplicate: true,
+            ..out0.clone()
+        },
+        "a repeated call gets its first receipt, though {k:?} has more entries now"
+    );
+    let pair = vec![
+        keyed("expect-pair", 0, &["release:pair@1"]).expecting("release:pair@1", 0),
+        keyed("expect-pair", 1, &["release:pair@1"]).expecting("release:pair@1", 0),
+    ];
+    let again = append(store, "alpha", pair);
+    assert!(
+        again.iter().all(|a| a.duplicate),
+        "a repeated call of two entries: {again:?}"
+    );
+    assert_eq!(
+        again.iter().map(|a| a.index).collect::<Vec<_>>(),
+        [2, 3],
+        "the pair's first entries"
+    );
+    assert_nothing_written(store, "alpha", size, cps, &[], "a repeated call");
+}
+
+// ---------------------------------------------------------------------------
+// Expectations under concurrency
+// ---------------------------------------------------------------------------
+
+/// Threads racing one expectation in [`story_concurrent_expectations`].
+const RACERS: u64 = 16;
+
+/// What one racing call returned.
+type RaceResult = crate::Result<Vec<Appended>>;
+
+/// Runs `call(r)` for `r` in `0..RACERS` on as many threads at once, the
+/// thread `r` on `stores[r % stores.len()]`, alongside `bystanders` threads
+/// that each append four entries of their own with expectations that hold.
+/// Returns the racers' results by `r`.
+fn race(
+    stores: &[&dyn Store],
+    bystanders: u64,
+    tag: &str,
+    call: &(dyn Fn(u64) -> Vec<NewEntry> + Sync),
+) -> Vec<RaceResult> {
+    let start = Barrier::new((RACERS + bystanders) as usize);
+    let results: Mutex<Vec<(u64, RaceResult)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for r in 0..RACERS {
+            let (start, results) = (&start, &results);
+            let store = stores[r as usize % stores.len()];
+            s.spawn(move || {
+                let entries = call(r);
+                start.wait();
+                let result = store.append("alpha", entries);
+                results.lock().expect("lock").push((r, result));
+            });
+        }
+        for b in 0..bystanders {
+            let start = &start;
+            let store = stores[b as usize % stores.len()];
+            s.spawn(move || {
+                start.wait();
+                for n in 0..4 {
+                    let key = format!("bystander:{tag}-{b}");
+                    let e = keyed(&format!("{tag}-bystander-{b}"), n, &[key.as_str()])
+                        .expecting(&key, n);
+                    let out = store.append("alpha", vec![e]).unwrap_or_else(|e| {
+                        panic!("bystander {b}'s append {n}, whose expectation holds: {e}")
+                    });
+                    assert!(!out[0].duplicate, "{out:?}");
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("lock");
+    results.sort_by_key(|(r, _)| *r);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Checks a race on `key` expecting no entry: exactly one call won, the
+/// others got `Conflict` and wrote nothing, and the key has the winner's
+/// entries only. Returns the winner.
+fn check_one_winner(
+    store: &dyn Store,
+    key: &str,
+    results: &[RaceResult],
+    call: &dyn Fn(u64) -> Vec<NewEntry>,
+) -> u64 {
+    let winners: Vec<u64> = (0..RACERS)
+        .filter(|&r| results[r as usize].is_ok())
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{RACERS} calls racing to be first on {key:?}: exactly one must win, got {results:?}"
+    );
+    let winner = winners[0];
+    let won = results[winner as usize].as_ref().expect("the winner");
+    assert!(won.iter().all(|a| !a.duplicate), "{won:?}");
+    for r in (0..RACERS).filter(|&r| r != winner) {
+        let result = results[r as usize].clone();
+        assert_conflict(result, key, 0, 1, &format!("racer {r} on {key:?}"));
+        for e in call(r) {
+            assert_not_found(
+                store.entry_by_content("alpha", &e.content_id()),
+                &format!("an entry of racer {r}'s refused call"),
+            );
+        }
+    }
+    let entries = store
+        .entries_with_key("alpha", key, None)
+        .expect("entries with the raced key");
+    assert_eq!(
+        indexes_of(&entries),
+        won.iter()
+            .zip(call(winner))
+            .filter(|(_, e)| e.keys().iter().any(|k| k == key))
+            .map(|(a, _)| a.index)
+            .collect::<Vec<_>>(),
+        "{key:?} carries the winner's entries only"
+    );
+    winner
+}
+
+/// Expectations under concurrency: 16 threads racing to append different
+/// contents, each expecting no entry with one key, yield exactly one entry
+/// and 15 conflicts that wrote nothing, on one handle, across two handles,
+/// and with several entries per call; concurrent appends whose expectations
+/// hold are unaffected; 16 threads racing the same content all get it back.
+pub fn story_concurrent_expectations(db: &dyn Database) {
+    let first = db.open();
+    let second = db.open();
+    let signer = create_tenant(&*first, "alpha", 1);
+    second
+        .register_signer("alpha", signer)
+        .expect("registering the key on the second handle");
+    let (first, second) = (&*first, &*second);
+    let bystanders = 16;
+
+    // One handle, one entry per call.
+    let key = "release:race@1";
+    let single = |r: u64| vec![keyed("race-single", r, &[key]).expecting(key, 0)];
+    let results = race(&[first], bystanders, "single", &single);
+    check_one_winner(first, key, &results, &single);
+    // A key appended to concurrently reads the same at every older size.
+    let bystander = key_indexes(first, "bystander:single-3");
+    assert_eq!(bystander.len(), 4, "a bystander's four entries");
+    check_key(first, "alpha", "bystander:single-3", &bystander);
+
+    // Two handles (two processes), one entry per call.
+    let key = "release:race@2";
+    let across = |r: u64| vec![keyed("race-across", r, &[key]).expecting(key, 0)];
+    let results = race(&[first, second], bystanders, "across", &across);
+    check_one_winner(second, key, &results, &across);
+
+    // Several entries per call: an entry without expectations, then the one
+    // expecting; a losing call writes neither.
+    let key = "release:race@3";
+    let multi = |r: u64| {
+        vec![
+            keyed("race-multi-plain", r, &["crq:plain"]),
+            keyed("race-multi", r, &[key]).expecting(key, 0),
+        ]
+    };
+    let results = race(&[first], bystanders, "multi", &multi);
+    check_one_winner(first, key, &results, &multi);
+    assert_eq!(
+        first
+            .count_with_key("alpha", "crq:plain", None)
+            .expect("count"),
+        1,
+        "only the winning call's plain entry was written"
+    );
+
+    same_content_raced_with_an_expectation(first);
+
+    for b in 0..bystanders {
+        for tag in ["single", "across", "multi"] {
+            let key = format!("bystander:{tag}-{b}");
+            assert_eq!(
+                first.count_with_key("alpha", &key, None).expect("count"),
+                4,
+                "{key:?}: every append of a bystander whose expectation held was written"
+            );
+        }
+    }
+    let size = log_size(first, "alpha");
+    assert_eq!(
+        size,
+        3 * bystanders * 4 + 1 + 1 + 2 + 1,
+        "the log holds the bystanders' entries and each race's winner"
+    );
+    assert_eq!(verify(first, "alpha").entries, size);
+    assert_eq!(verify(second, "alpha").entries, size);
+}
+
+/// The indexes of the entries carrying `key`, as the index says.
+fn key_indexes(store: &dyn Store, key: &str) -> Vec<u64> {
+    indexes_of(
+        &store
+            .entries_with_key("alpha", key, None)
+            .expect("entries with key"),
+    )
+}
+
+/// The same content raced by 16 threads, each expecting no entry with its
+/// key: one appends it, the others get it back as a duplicate (their call
+/// is a repeat once the content is in the log), none is refused.
+fn same_content_raced_with_an_expectation(store: &dyn Store) {
+    let key = "release:race@4";
+    let same = |r: u64| {
+        let e = submission(
+            "evidence",
+            &json!({"story": "race-same", "raced": true}),
+            &format!("racer-{r}"),
+        );
+        vec![e.with_keys([key]).expect("valid key").expecting(key, 0)]
+    };
+    let results = race(&[store], 0, "same", &same);
+    let appended: Vec<&Appended> = results
+        .iter()
+        .map(|r| match r {
+            Ok(out) => &out[0],
+            Err(e) => panic!("racing the same content, a call was refused: {e:?}"),
+        })
+        .collect();
+    assert_eq!(
+        appended.iter().filter(|a| !a.duplicate).count(),
+        1,
+        "the same content raced is appended once: {appended:?}"
+    );
+    assert!(
+        appended.iter().all(|a| a.index == appended[0].index),
+        "{appended:?}"
+    );
+    check_key(store, "alpha", key, &[appended[0].index]);
 }

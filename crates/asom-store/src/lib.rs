@@ -33,8 +33,8 @@ mod verification;
 pub mod conformance;
 
 pub use entry::{
-    ContentId, ENTRY_FORMAT_VERSION, EntryError, NewEntry, build_entry_bytes, content_id_of,
-    split_entry,
+    ContentId, ENTRY_FORMAT_VERSION, EntryError, EntryParts, MAX_KEYS, NewEntry, build_entry_bytes,
+    content_id_of, split_entry,
 };
 pub use verification::{VerifyFailure, open_checkpoint, verify_tenant_log};
 
@@ -79,6 +79,20 @@ pub enum StoreError {
         computed: Hash,
         /// Root of the last signed checkpoint.
         signed: Hash,
+    },
+    /// An append's expectation did not hold: another writer got there first.
+    /// Re-read and decide again.
+    #[error(
+        "{key:?} has {actual} entries, not the {expected} this change was based on; \
+         another change got there first, so re-read and try again"
+    )]
+    Conflict {
+        /// The index key.
+        key: String,
+        /// The count the append expected.
+        expected: u64,
+        /// The count found.
+        actual: u64,
     },
     /// Stored data is not what the store wrote (tampering or corruption).
     #[error("stored data is damaged: {0}")]
@@ -200,6 +214,8 @@ pub struct ScannedEntry<'a> {
     pub content_id: ContentId,
     /// The kind the store holds for it (likewise).
     pub kind: &'a str,
+    /// The index keys the store holds for it, sorted (likewise).
+    pub keys: &'a [String],
     /// The stored nodes whose creation this entry completes: every node with
     /// a [`NodeId::position`] below `2(i+1) - popcount(i+1)` not yet handed
     /// over, as `(position, hash)`.
@@ -264,7 +280,10 @@ pub trait Store: Send + Sync {
     /// Appends entries to the tenant's log in one durable batch with one
     /// signed checkpoint. Concurrent callers may share a batch (group commit).
     /// Content already in the log is not appended again; its first entry is
-    /// returned with `duplicate = true`.
+    /// returned with `duplicate = true`. The entries' expectations
+    /// ([`NewEntry::expecting`]) are all checked against the log as it is just
+    /// before this call's entries; if one fails, none of them is appended and
+    /// the call fails with [`StoreError::Conflict`].
     fn append(&self, tenant: &str, entries: Vec<NewEntry>) -> Result<Vec<Appended>>;
     /// The latest signed checkpoint (its size is the log size).
     fn latest_checkpoint(&self, tenant: &str) -> Result<StoredCheckpoint>;
@@ -278,6 +297,19 @@ pub trait Store: Send + Sync {
     fn entry_by_id(&self, tenant: &str, id: &Hash) -> Result<StoredEntry>;
     /// The entry whose submitted content has this digest.
     fn entry_by_content(&self, tenant: &str, content_id: &ContentId) -> Result<StoredEntry>;
+    /// The entries carrying index key `key`, in log order, among the first
+    /// `before` entries of the log (all of them when `None`): what a key's
+    /// state was at any earlier log size.
+    fn entries_with_key(
+        &self,
+        tenant: &str,
+        key: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<StoredEntry>>;
+    /// How many entries carry `key` among the first `before` entries.
+    fn count_with_key(&self, tenant: &str, key: &str, before: Option<u64>) -> Result<u64>;
+    /// The distinct index keys starting with `prefix`, sorted.
+    fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>>;
     /// Stored tree nodes, in the order asked. A missing node is `NotFound`.
     fn read_nodes(&self, tenant: &str, ids: &[NodeId]) -> Result<Vec<Hash>>;
     /// Streams the whole log (entries, then nodes) to `visitor`.

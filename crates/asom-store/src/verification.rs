@@ -206,17 +206,24 @@ fn check_columns(e: &ScannedEntry<'_>) -> Option<VerifyFailure> {
     if id != e.id {
         return column("id", e.id.to_hex(), id.to_hex());
     }
-    let Some((content, kind)) = split_entry(e.bytes) else {
+    let Some(parts) = split_entry(e.bytes) else {
         return column(
             "entry envelope",
             "stored bytes".into(),
             "no entry envelope".into(),
         );
     };
-    if kind != e.kind {
-        return column("kind", e.kind.to_owned(), kind.to_owned());
+    if parts.kind != e.kind {
+        return column("kind", e.kind.to_owned(), parts.kind.to_owned());
     }
-    let content_id = content_id_of(content, kind);
+    if parts.keys != e.keys {
+        return column(
+            "index keys",
+            format!("{:?}", e.keys),
+            format!("{:?}", parts.keys),
+        );
+    }
+    let content_id = content_id_of(parts.content, parts.kind);
     if content_id != e.content_id {
         return column(
             "content id",

@@ -69,6 +69,325 @@ pub enum Command {
     /// Read, prove and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Products: the pipelines and services under governance.
+    #[command(subcommand)]
+    Product(ProductCommand),
+    /// Principals: the humans, agents and machines that act.
+    #[command(subcommand)]
+    Principal(PrincipalCommand),
+    /// Bearer tokens of principals.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The identity directory: aliases that name one person.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Changes: commits with their authors, reviewers and Jira keys.
+    #[command(subcommand)]
+    Change(ChangeCommand),
+    /// Releases: a product version, its scope, its changes and its one CRQ.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+    /// Change requests in asom's built-in change system.
+    #[command(subcommand)]
+    Crq(CrqCommand),
+    /// Evidence: what CI proved, recorded by machine principals.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductCommand {
+    /// Create a product.
+    Create(ProductCreateArgs),
+    /// Show a product.
+    Show {
+        /// The product's slug.
+        slug: String,
+    },
+    /// List the products.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ProductCreateArgs {
+    /// The product's slug, e.g. `sales-transactions`.
+    pub slug: String,
+    /// The owning team's slug.
+    #[arg(long)]
+    pub team: String,
+    /// Data classification: public, internal, confidential, restricted.
+    #[arg(long)]
+    pub classification: String,
+    /// What its releases change: new-pipeline, incremental-change, access-change,
+    /// performance-change, dq-rule-change, prod-only-configuration.
+    #[arg(long)]
+    pub change_type: String,
+    /// Cost or performance is material (adds T7 and C-10 at G4).
+    #[arg(long)]
+    pub material: bool,
+    /// A display name.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrincipalCommand {
+    /// Create a principal.
+    Create(PrincipalCreateArgs),
+    /// List the principals.
+    List,
+    /// Register a machine principal's Ed25519 key for DSSE-signed evidence.
+    Key(PrincipalKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrincipalCreateArgs {
+    /// The principal's slug, e.g. `alice` or `ci-bot`.
+    pub slug: String,
+    /// human, agent or machine.
+    #[arg(long)]
+    pub kind: String,
+    /// A role of a human (repeatable): developer, qa, release-approver, governance,
+    /// change-manager, emergency-approver, admin.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// The kind of an agent: ba, dev, qa, governance, scrum.
+    #[arg(long)]
+    pub agent_kind: Option<String>,
+    /// A display name.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PrincipalKeyArgs {
+    /// The machine principal.
+    pub slug: String,
+    /// The key id DSSE signatures name (`keyid`).
+    #[arg(long)]
+    pub key_id: String,
+    /// The Ed25519 public key, standard base64 of 32 bytes.
+    #[arg(long)]
+    pub public_key: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a principal; the secret is printed once.
+    Create {
+        /// The principal the token acts as.
+        principal: String,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// The token's id (`tok_…`).
+        id: String,
+    },
+    /// List tokens (ids and owners; never secrets).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Map an alias (a name, an email, a git identity) to a person.
+    Alias {
+        /// The alias, e.g. `alice@corp.example` or `Alice <alice@corp.example>`.
+        alias: String,
+        /// The person's canonical slug (usually their principal).
+        #[arg(long)]
+        person: String,
+    },
+    /// List the aliases.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChangeCommand {
+    /// Record a change from flags, or every commit of a git range.
+    Record(ChangeRecordArgs),
+    /// Show a recorded change.
+    Show {
+        /// The commit SHA.
+        commit: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeRecordArgs {
+    /// The product the change belongs to.
+    #[arg(long)]
+    pub product: String,
+    /// The commit SHA (40 or 64 hex digits).
+    #[arg(
+        long,
+        conflicts_with = "from_git",
+        required_unless_present = "from_git"
+    )]
+    pub commit: Option<String>,
+    /// An author (repeatable): a principal, an email, or `Name <email>`.
+    #[arg(long = "author")]
+    pub authors: Vec<String>,
+    /// A reviewer (repeatable).
+    #[arg(long = "reviewer")]
+    pub reviewers: Vec<String>,
+    /// A Jira key (repeatable).
+    #[arg(long = "jira")]
+    pub jira: Vec<String>,
+    /// A one-line summary.
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// Record every commit of this git range (`A..B`) of the repository instead.
+    #[arg(long, value_name = "RANGE")]
+    pub from_git: Option<String>,
+    /// The repository for --from-git.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Create a release `product@version`.
+    Create {
+        /// The release, e.g. `sales-transactions@1.4.0`.
+        release: String,
+    },
+    /// Add Jira keys to a release's scope and recorded changes to it.
+    Scope {
+        /// The release.
+        release: String,
+        /// A Jira key of the scope (repeatable).
+        #[arg(long = "jira")]
+        jira: Vec<String>,
+        /// A recorded commit to include (repeatable).
+        #[arg(long = "commit")]
+        commits: Vec<String>,
+    },
+    /// Show a release: scope, changes, CRQ, evidence and separation of duties.
+    Show {
+        /// The release.
+        release: String,
+    },
+    /// List the releases.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CrqCommand {
+    /// Create the CRQ of a release (exactly one per release).
+    Create {
+        /// The release it governs.
+        #[arg(long)]
+        release: String,
+        /// normal, standard or emergency.
+        #[arg(long = "type", default_value = "normal")]
+        crq_type: String,
+        /// Its number (default: the next built-in number, CRQ0000001, …).
+        #[arg(long)]
+        number: Option<String>,
+    },
+    /// Move a CRQ to another state.
+    Transition {
+        /// The CRQ number.
+        number: String,
+        /// The new state: new, assess, authorize, scheduled, implement, review, closed, canceled.
+        state: String,
+    },
+    /// Approve a CRQ for QA or PROD.
+    Approve(CrqDecisionArgs),
+    /// Reject a CRQ for QA or PROD.
+    Reject(CrqDecisionArgs),
+    /// Show a CRQ with its history and approvals.
+    Show {
+        /// The CRQ number.
+        number: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CrqDecisionArgs {
+    /// The CRQ number.
+    pub number: String,
+    /// qa or prod.
+    #[arg(long)]
+    pub stage: String,
+    /// A comment.
+    #[arg(long)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Record evidence as the machine principal of `ASOM_TOKEN`.
+    Record(EvidenceRecordArgs),
+    /// List a release's evidence (counted or not, and why) or a commit's.
+    List {
+        /// The release.
+        #[arg(long, conflicts_with = "commit", required_unless_present = "commit")]
+        release: Option<String>,
+        /// The commit.
+        #[arg(long)]
+        commit: Option<String>,
+    },
+    /// Show one evidence record (by entry index, entry id or evidence id).
+    Show {
+        /// The reference.
+        evidence: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceRecordArgs {
+    /// A plain JSON evidence record (DESIGN.md §4 fields).
+    #[arg(long, value_name = "FILE", group = "form")]
+    pub json: Option<PathBuf>,
+    /// An in-toto Statement v1 in a DSSE envelope, signed with a registered key.
+    #[arg(long, value_name = "FILE", group = "form")]
+    pub dsse: Option<PathBuf>,
+    /// A JUnit XML report, summarised into a category result.
+    #[arg(long, value_name = "FILE", group = "form")]
+    pub junit: Option<PathBuf>,
+    /// The release it belongs to (fills in its product, and its CRQ once it has one).
+    #[arg(long)]
+    pub release: Option<String>,
+    /// The control it proves, e.g. C-06.
+    #[arg(long)]
+    pub control: Option<String>,
+    /// The test category, e.g. T3.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// The commit it was produced for.
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// The CI build id.
+    #[arg(long)]
+    pub build: Option<String>,
+    /// The environment, e.g. dev, qa, prod.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// The CRQ it is bound to (default: the release's).
+    #[arg(long)]
+    pub crq: Option<String>,
+    /// The artifact: its SHA-256 and size are computed from this file.
+    #[arg(long, value_name = "ARTIFACT", conflicts_with = "sha256")]
+    pub file: Option<PathBuf>,
+    /// The artifact's SHA-256, when the file is not at hand.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Where the artifact lives (a URI); default: the --file path.
+    #[arg(long)]
+    pub source_ref: Option<String>,
+    /// What kind of source it is, e.g. dq-report, rbac-export.
+    #[arg(long)]
+    pub source_type: Option<String>,
+    /// pass, fail or info (DSSE generic predicates need it; JUnit derives it).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Free text.
+    #[arg(long)]
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Args)]

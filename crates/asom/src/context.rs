@@ -99,6 +99,11 @@ impl Embedded {
         Ok(())
     }
 
+    /// The governance service on this store and tenant.
+    pub fn governance(&self) -> asom_governance::Governance<'_> {
+        asom_governance::Governance::new(self.store.as_ref(), &self.tenant)
+    }
+
     /// Checks `ASOM_TOKEN` and returns who is acting.
     pub fn authenticate(&self) -> Result<Acting, CliError> {
         let raw = std::env::var("ASOM_TOKEN").map_err(|_| {

@@ -33,6 +33,20 @@ impl From<anyhow::Error> for CliError {
     }
 }
 
+impl From<asom_governance::GovernanceError> for CliError {
+    /// A rule or a permission that refuses the command is a block (exit 1);
+    /// a wrong or unknown input is a usage error (exit 2).
+    fn from(error: asom_governance::GovernanceError) -> Self {
+        use asom_governance::GovernanceError as G;
+        match error {
+            G::Refused(_) | G::Rule(_) | G::Store(asom_store::StoreError::Conflict { .. }) => {
+                Self::failed(error)
+            }
+            G::Invalid(_) | G::NotFound(_) | G::Store(_) => Self::usage(error),
+        }
+    }
+}
+
 impl From<asom_store::StoreError> for CliError {
     fn from(error: asom_store::StoreError) -> Self {
         Self::usage(error)

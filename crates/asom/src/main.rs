@@ -12,6 +12,7 @@ mod cli;
 mod commands;
 mod context;
 mod exit;
+mod git;
 mod printer;
 
 fn init_logging() {
@@ -27,6 +28,27 @@ fn init_logging() {
         .init();
 }
 
+/// The governance commands: all need an initialised directory.
+fn governance(
+    global: &cli::GlobalArgs,
+    command: &cli::Command,
+    printer: &printer::Printer,
+) -> exit::CliResult {
+    use cli::Command as C;
+    let ctx = context::Embedded::open(&global.dir, &global.tenant)?;
+    match command {
+        C::Product(c) => commands::product::product(&ctx, c, printer),
+        C::Change(c) => commands::product::change(&ctx, c, printer),
+        C::Principal(c) => commands::people::principal(&ctx, c, printer),
+        C::Token(c) => commands::people::token(&ctx, c, printer),
+        C::Identity(c) => commands::people::identity(&ctx, c, printer),
+        C::Release(c) => commands::release::release(&ctx, c, printer),
+        C::Crq(c) => commands::release::crq(&ctx, c, printer),
+        C::Evidence(c) => commands::evidence::run(&ctx, c, printer),
+        C::Init(_) | C::Ledger(_) => unreachable!("dispatched in main"),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
@@ -34,6 +56,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Init(args) => commands::init::run(&cli.global, args, &printer),
         cli::Command::Ledger(cmd) => commands::ledger::run(&cli.global, cmd, &printer),
+        command => governance(&cli.global, command, &printer),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,204 @@
+//! Recording evidence, and which evidence counts for a release.
+//!
+//! Only machine principals record evidence (failure modes F-01, F-04), and
+//! a record names its producer: the principal whose token records it. Each
+//! record is bound to one commit, one build, one environment, and from G2 on
+//! (once the release has its CRQ) to that CRQ.
+//!
+//! A release's candidate evidence is every record that names the release or
+//! one of its commits. A candidate *counts* only when its commit is one of
+//! the release's commits, it names no other release, and it names the
+//! release's CRQ (or, recorded before the CRQ existed, none). Evidence of
+//! another release or CRQ never satisfies a gate (F-05); it is listed with
+//! the reason it does not count, never hidden.
+
+use std::collections::BTreeMap;
+
+use asom_core::evidence::Evidence;
+use asom_core::principal::{Action, Principal};
+use asom_core::release::ReleaseId;
+use serde::Serialize;
+
+use crate::{Governance, GovernanceError, Recorded, Result};
+
+/// One evidence record of a release, and whether it counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseEvidence {
+    /// The ledger entry's index.
+    pub index: u64,
+    /// The ledger entry's id.
+    pub entry_id: asom_ledger::Hash,
+    /// Who recorded it (the authenticated machine principal).
+    pub recorded_by: String,
+    /// The record.
+    pub evidence: Evidence,
+    /// Whether it counts for the release.
+    pub counted: bool,
+    /// Why not, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_counted_because: Option<String>,
+}
+
+impl Governance<'_> {
+    /// Records an evidence record as `actor`. Needs `record-evidence`
+    /// (machines only). The record's `produced_by` must be the actor; a
+    /// record naming a release must belong to its product and, once the
+    /// release has a CRQ, name that CRQ.
+    pub fn record_evidence(&self, actor: &Principal, evidence: &Evidence) -> Result<Recorded> {
+        authorize_record(actor)?;
+        if evidence.produced_by().as_str() != actor.slug().as_str() {
+            return Err(GovernanceError::Rule(format!(
+                "the record says it was produced by {:?}, but the token is {:?}'s; evidence is recorded by its producer",
+                evidence.produced_by().as_str(),
+                actor.slug().as_str()
+            )));
+        }
+        let mut keys = vec![
+            "evidence".to_owned(),
+            format!("commit:{}", evidence.commit_sha()),
+        ];
+        if let Some(release) = evidence.release() {
+            let id = ReleaseId::parse(release.as_str())
+                .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+            let view = self.release(&id, None)?;
+            let product = evidence.product();
+            if product.as_str() != id.product().as_str() {
+                return Err(GovernanceError::Invalid(format!(
+                    "the record names product {:?} but release {id} belongs to {:?}",
+                    product.as_str(),
+                    id.product().as_str()
+                )));
+            }
+            if let Some(crq) = view.release.crq()
+                && evidence.crq_ref().is_none()
+            {
+                return Err(GovernanceError::Invalid(format!(
+                    "release {id} is governed by CRQ {crq} since its release candidate gate; evidence for it must name that CRQ (crq_ref / --crq {crq})"
+                )));
+            }
+            keys.push(format!("release:{id}"));
+        }
+        let content = evidence.to_json_value();
+        let entry = self.entry("evidence", &content, actor, keys)?;
+        self.append(entry).map(Recorded::from)
+    }
+
+    /// The release's candidate evidence as of `before`, each marked counted
+    /// or not, in log order.
+    pub fn release_evidence(
+        &self,
+        id: &ReleaseId,
+        before: Option<u64>,
+    ) -> Result<Vec<ReleaseEvidence>> {
+        let view = self.release(id, before)?;
+        let crq = view.release.crq().map(ToString::to_string);
+        let mut by_index = BTreeMap::new();
+        let mut sources = vec![format!("release:{id}")];
+        sources.extend(
+            view.release
+                .commits()
+                .iter()
+                .map(|c| format!("commit:{}", c.as_str())),
+        );
+        for key in sources {
+            for entry in self.entries(&key, before)? {
+                if entry.kind == "evidence" {
+                    by_index.entry(entry.index).or_insert(entry);
+                }
+            }
+        }
+        by_index
+            .into_values()
+            .map(|entry| {
+                let evidence = stored_evidence(&entry)?;
+                let reason = if !view
+                    .release
+                    .commits()
+                    .iter()
+                    .any(|c| c.as_str() == evidence.commit_sha().as_str())
+                {
+                    Some(format!(
+                        "it is for commit {}, which is not in release {id}",
+                        evidence.commit_sha()
+                    ))
+                } else if let Some(other) =
+                    evidence.release().filter(|r| r.as_str() != id.to_string())
+                {
+                    Some(format!("it was recorded for release {}", other.as_str()))
+                } else {
+                    match (evidence.crq_ref(), &crq) {
+                        (Some(named), Some(ours)) if named.as_str() != ours => Some(format!(
+                            "it is bound to CRQ {}, not this release's CRQ {ours}",
+                            named.as_str()
+                        )),
+                        (Some(named), None) => Some(format!(
+                            "it is bound to CRQ {}, but release {id} has no CRQ",
+                            named.as_str()
+                        )),
+                        _ => None,
+                    }
+                };
+                Ok(ReleaseEvidence {
+                    index: entry.index,
+                    entry_id: entry.id,
+                    recorded_by: Self::author_of(&entry)?,
+                    evidence,
+                    counted: reason.is_none(),
+                    not_counted_because: reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Evidence recorded for a commit, in log order.
+    pub fn commit_evidence(
+        &self,
+        commit: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<(u64, Evidence)>> {
+        self.entries(&format!("commit:{commit}"), before)?
+            .iter()
+            .filter(|e| e.kind == "evidence")
+            .map(|e| Ok((e.index, stored_evidence(e)?)))
+            .collect()
+    }
+
+    /// The evidence entry at `index`, or whose evidence id, entry id or
+    /// content id is `id`.
+    pub fn evidence(&self, reference: &str) -> Result<(u64, Evidence)> {
+        let entry = if let Ok(index) = reference.parse::<u64>() {
+            self.store.entry_at(&self.tenant, index)?
+        } else {
+            let hash = asom_ledger::Hash::from_hex(reference)
+                .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+            match self.store.entry_by_id(&self.tenant, &hash) {
+                Ok(e) => e,
+                Err(_) => self
+                    .entries("evidence", None)?
+                    .into_iter()
+                    .find(|e| stored_evidence(e).is_ok_and(|ev| ev.id().0 == hash))
+                    .ok_or_else(|| GovernanceError::NotFound(format!("no evidence {reference}")))?,
+            }
+        };
+        if entry.kind != "evidence" {
+            return Err(GovernanceError::NotFound(format!(
+                "entry {} is a {} entry, not evidence",
+                entry.index, entry.kind
+            )));
+        }
+        Ok((entry.index, stored_evidence(&entry)?))
+    }
+}
+
+fn authorize_record(actor: &Principal) -> Result<()> {
+    crate::authorize(actor, Action::RecordEvidence).map(|_| ())
+}
+
+fn stored_evidence(entry: &asom_store::StoredEntry) -> Result<Evidence> {
+    let content: serde_json::Value = crate::content_field(entry, "")?;
+    let bytes =
+        serde_json::to_vec(&content).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+    Evidence::from_stored_json(&bytes).map_err(|e| {
+        asom_store::StoreError::Corrupt(format!("evidence entry {}: {e}", entry.index)).into()
+    })
+}

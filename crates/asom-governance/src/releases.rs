@@ -1,0 +1,352 @@
+//! Releases, their single CRQ in the built-in change system, and the
+//! separation-of-duties report over them.
+
+use std::collections::BTreeSet;
+
+use asom_core::crq::{
+    ChangeSystem, ChangeSystemError, ChangeWindow, Crq, CrqNumber, CrqSnapshot, CrqState, CrqType,
+    Decision, Stage,
+};
+use asom_core::principal::{Action, Principal, PrincipalKind};
+use asom_core::release::{Change, CommitSha, JiraKey, Release, ReleaseId};
+use asom_core::sod::{self, Actor, EvidenceFact, Quorum, ReleaseFacts, SodReport};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{Governance, GovernanceError, Recorded, Result, appended_by, authorize, content_field};
+
+/// A release as `asom release show` presents it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseView {
+    /// The release: id, scope, commits, CRQ number.
+    pub release: Release,
+    /// Its CRQ, if it has one.
+    pub crq: Option<Crq>,
+    /// The changes it contains.
+    pub changes: Vec<Change>,
+}
+
+impl Governance<'_> {
+    /// Creates a release `product@version`. Needs `manage-releases`; the
+    /// product must exist.
+    pub fn create_release(&self, actor: &Principal, id: &ReleaseId) -> Result<Recorded> {
+        authorize(actor, Action::ManageReleases)?;
+        self.product(id.product().as_str(), None)?;
+        let key = format!("release:{id}");
+        if self.store.count_with_key(&self.tenant, &key, None)? > 0 {
+            return Err(GovernanceError::Rule(format!(
+                "release {id} already exists"
+            )));
+        }
+        let entry = self
+            .entry(
+                "release",
+                &json!({"action": "created", "release": Release::new(id.clone())}),
+                actor,
+                [key.clone(), "releases".to_owned()],
+            )?
+            .expecting(key, 0);
+        self.append(entry).map(Recorded::from)
+    }
+
+    /// Sets a release's scope (Jira keys) and adds recorded changes to it.
+    /// Needs `manage-releases`. Every commit must be a recorded change of the
+    /// release's product.
+    pub fn scope_release(
+        &self,
+        actor: &Principal,
+        id: &ReleaseId,
+        jira: &BTreeSet<JiraKey>,
+        commits: &[CommitSha],
+    ) -> Result<Recorded> {
+        authorize(actor, Action::ManageReleases)?;
+        let changes = commits
+            .iter()
+            .map(|c| self.change(c, None))
+            .collect::<Result<Vec<_>>>()?;
+        self.retry(|| {
+            let key = format!("release:{id}");
+            let (release, count) = self.latest::<Release>(&key, "release", "release", None)?;
+            let mut release = release.ok_or_else(|| no_release(id))?;
+            if !jira.is_empty() {
+                let mut scope: BTreeSet<JiraKey> = release.scope().clone();
+                scope.extend(jira.iter().cloned());
+                release.set_scope(scope);
+            }
+            for change in &changes {
+                release
+                    .add_change(change)
+                    .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+            }
+            let entry = self
+                .entry(
+                    "release",
+                    &json!({"action": "scoped", "release": release}),
+                    actor,
+                    [key.clone(), "releases".to_owned()],
+                )?
+                .expecting(key, count);
+            self.append(entry).map(Recorded::from)
+        })
+    }
+
+    /// A release with its CRQ and changes, as of `before`.
+    pub fn release(&self, id: &ReleaseId, before: Option<u64>) -> Result<ReleaseView> {
+        let key = format!("release:{id}");
+        let entries = self.entries(&key, before)?;
+        let mut release: Option<Release> = None;
+        let mut crq: Option<Crq> = None;
+        for entry in &entries {
+            match entry.kind.as_str() {
+                "release" => release = Some(content_field(entry, "release")?),
+                "crq" => crq = Some(content_field(entry, "crq")?),
+                _ => {}
+            }
+        }
+        let mut release = release.ok_or_else(|| no_release(id))?;
+        if let Some(crq) = &crq
+            && release.crq().is_none()
+        {
+            release
+                .attach_crq(crq)
+                .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+        }
+        let changes = release
+            .commits()
+            .iter()
+            .map(|c| self.change(c, before))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ReleaseView {
+            release,
+            crq,
+            changes,
+        })
+    }
+
+    /// Every release id, sorted.
+    pub fn releases(&self) -> Result<Vec<ReleaseId>> {
+        let keys = self.store.keys_with_prefix(&self.tenant, "release:")?;
+        keys.iter()
+            .filter_map(|k| k.strip_prefix("release:"))
+            .map(|id| ReleaseId::parse(id).map_err(|e| GovernanceError::Invalid(e.to_string())))
+            .collect()
+    }
+
+    /// Creates the CRQ of a release in the built-in change system. Needs
+    /// `create-crq`. A release has exactly one CRQ and a CRQ governs exactly
+    /// one release: a second CRQ for the release, or a CRQ number already
+    /// bound to another release, is refused. `number` defaults to the next
+    /// built-in number (`CRQ0000001`, …).
+    pub fn create_crq(
+        &self,
+        actor: &Principal,
+        release: &ReleaseId,
+        crq_type: CrqType,
+        number: Option<CrqNumber>,
+    ) -> Result<Recorded> {
+        let capability = authorize(actor, Action::CreateCrq)?;
+        self.retry(|| {
+            let view = self.release(release, None)?;
+            if let Some(existing) = &view.crq {
+                return Err(GovernanceError::Rule(format!(
+                    "release {release} already has CRQ {}; exactly one CRQ governs a release's QA and PROD",
+                    existing.number()
+                )));
+            }
+            let crqs = self.store.count_with_key(&self.tenant, "crqs", None)?;
+            let number = number.clone().unwrap_or_else(|| CrqNumber::builtin(crqs + 1));
+            if let Ok(other) = self.crq(&number, None) {
+                return Err(GovernanceError::Rule(format!(
+                    "CRQ {number} already governs release {}; a CRQ shared by two releases is a violation (C-01)",
+                    other.release()
+                )));
+            }
+            let crq = Crq::create(&capability, number.clone(), crq_type, release.clone(), self.now())
+                .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+            let release_key = format!("release:{release}");
+            let release_count = self.store.count_with_key(&self.tenant, &release_key, None)?;
+            let entry = self
+                .entry(
+                    "crq",
+                    &json!({"action": "created", "crq": crq}),
+                    actor,
+                    [
+                        format!("crq:{number}"),
+                        format!("crq-of:{release}"),
+                        release_key.clone(),
+                        "crqs".to_owned(),
+                    ],
+                )?
+                .expecting(format!("crq:{number}"), 0)
+                .expecting(format!("crq-of:{release}"), 0)
+                .expecting("crqs", crqs)
+                .expecting(release_key, release_count);
+            self.append(entry).map(Recorded::from)
+        })
+    }
+
+    /// A CRQ of the built-in change system, as of `before`.
+    pub fn crq(&self, number: &CrqNumber, before: Option<u64>) -> Result<Crq> {
+        self.latest::<Crq>(&format!("crq:{number}"), "crq", "crq", before)?
+            .0
+            .ok_or_else(|| {
+                GovernanceError::NotFound(format!("no CRQ {number} in the built-in change system"))
+            })
+    }
+
+    /// Moves a CRQ to another state. Needs `transition-crq`; invalid moves are
+    /// refused naming the valid next states.
+    pub fn transition_crq(
+        &self,
+        actor: &Principal,
+        number: &CrqNumber,
+        to: CrqState,
+    ) -> Result<Recorded> {
+        let capability = authorize(actor, Action::TransitionCrq)?;
+        self.update_crq(actor, number, |crq, at| {
+            let from = crq.state();
+            crq.transition(&capability, to, at)
+                .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+            Ok(json!({"action": "transitioned", "from": from, "to": to}))
+        })
+    }
+
+    /// Approves or rejects a CRQ for QA or PROD. Needs `approve` for that
+    /// stage (humans with release-approver or change-manager). Separation of
+    /// duties is not decided here: the approval is recorded as given, and
+    /// [`Governance::sod_report`] (and every gate) flags an author approving.
+    pub fn decide_crq(
+        &self,
+        actor: &Principal,
+        number: &CrqNumber,
+        stage: Stage,
+        decision: Decision,
+        comment: Option<String>,
+    ) -> Result<Recorded> {
+        let capability = authorize(actor, Action::Approve(stage))?;
+        self.update_crq(actor, number, |crq, at| {
+            crq.decide(&capability, stage, decision, at, comment.clone())
+                .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+            let action = match decision {
+                Decision::Approved => "approved",
+                Decision::Rejected => "rejected",
+            };
+            Ok(json!({"action": action, "stage": stage}))
+        })
+    }
+
+    /// Sets a CRQ's change window. Needs `transition-crq`.
+    pub fn set_crq_window(
+        &self,
+        actor: &Principal,
+        number: &CrqNumber,
+        window: ChangeWindow,
+    ) -> Result<Recorded> {
+        let capability = authorize(actor, Action::TransitionCrq)?;
+        self.update_crq(actor, number, |crq, _| {
+            crq.set_window(&capability, Some(window))
+                .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+            Ok(json!({"action": "window-set"}))
+        })
+    }
+
+    /// Reads a CRQ, applies `change`, and records the result.
+    fn update_crq(
+        &self,
+        actor: &Principal,
+        number: &CrqNumber,
+        mut change: impl FnMut(&mut Crq, time::OffsetDateTime) -> Result<serde_json::Value>,
+    ) -> Result<Recorded> {
+        self.retry(|| {
+            let key = format!("crq:{number}");
+            let (crq, count) = self.latest::<Crq>(&key, "crq", "crq", None)?;
+            let mut crq = crq.ok_or_else(|| {
+                GovernanceError::NotFound(format!("no CRQ {number} in the built-in change system"))
+            })?;
+            let mut content = change(&mut crq, self.now())?;
+            content["crq"] =
+                serde_json::to_value(&crq).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+            let entry = self
+                .entry(
+                    "crq",
+                    &content,
+                    actor,
+                    [
+                        key.clone(),
+                        format!("release:{}", crq.release()),
+                        "crqs".to_owned(),
+                    ],
+                )?
+                .expecting(key, count);
+            self.append(entry).map(Recorded::from)
+        })
+    }
+
+    /// Separation of duties for a release before promotion to `stage`, as of
+    /// `before`: authors of its changes, approvers of its CRQ, producers of
+    /// its evidence, resolved through the identity directory. Nothing can
+    /// switch a rule off (DESIGN.md §5).
+    pub fn sod_report(
+        &self,
+        id: &ReleaseId,
+        stage: Stage,
+        before: Option<u64>,
+    ) -> Result<SodReport> {
+        let view = self.release(id, before)?;
+        let directory = self.directory(before)?;
+        let mut facts = ReleaseFacts::default();
+        for change in &view.changes {
+            facts.authors.extend(change.authors().iter().cloned());
+        }
+        if let Some(crq) = &view.crq {
+            for mut fact in sod::approvals_from_snapshot(&crq.snapshot()) {
+                fact.approver.kind = self.kind_of(&fact.approver.identity);
+                facts.approvals.push(fact);
+            }
+        }
+        for item in self.release_evidence(id, before)? {
+            facts.evidence.push(EvidenceFact {
+                id: item.evidence.id().0.to_hex(),
+                producer: Actor {
+                    kind: self.kind_of(&item.recorded_by),
+                    identity: item.recorded_by.clone(),
+                },
+            });
+        }
+        Ok(sod::check(&facts, &directory, stage, Quorum::ONE))
+    }
+
+    fn kind_of(&self, slug: &str) -> Option<PrincipalKind> {
+        self.store
+            .principal(&self.tenant, slug)
+            .ok()
+            .map(|p| p.kind())
+    }
+
+    /// Who appended an entry (for reports).
+    pub(crate) fn author_of(entry: &asom_store::StoredEntry) -> Result<String> {
+        appended_by(entry)
+    }
+}
+
+fn no_release(id: &ReleaseId) -> GovernanceError {
+    GovernanceError::NotFound(format!(
+        "no release {id}; create it with `asom release create {id}`"
+    ))
+}
+
+/// The built-in change system as the gates see it: a provider like any other.
+impl ChangeSystem for Governance<'_> {
+    fn provider(&self) -> &str {
+        "asom"
+    }
+
+    fn read_crq(&self, number: &CrqNumber) -> Result<CrqSnapshot, ChangeSystemError> {
+        self.crq(number, None)
+            .map(|c| c.snapshot())
+            .map_err(|e| match e {
+                GovernanceError::NotFound(_) => ChangeSystemError::NotFound(number.clone()),
+                e => ChangeSystemError::Unavailable(e.to_string()),
+            })
+    }
+}

@@ -1,0 +1,157 @@
+//! `asom product …` and `asom change …`.
+
+use std::collections::BTreeSet;
+
+use anyhow::anyhow;
+use asom_core::catalog::ChangeType;
+use asom_core::principal::Slug;
+use asom_core::release::{
+    ApplicabilityProfile, Change, CommitSha, DataClassification, JiraKey, Product,
+};
+use serde_json::json;
+
+use crate::cli::{ChangeCommand, ChangeRecordArgs, ProductCommand};
+use crate::commands::{parse, recorded_line};
+use crate::context::Embedded;
+use crate::exit::{CliError, CliResult};
+use crate::printer::Printer;
+
+pub fn product(ctx: &Embedded, command: &ProductCommand, printer: &Printer) -> CliResult {
+    let gov = ctx.governance();
+    match command {
+        ProductCommand::Create(args) => {
+            let actor = ctx.authenticate()?.principal;
+            let product = Product {
+                slug: parse::<Slug>("product slug", &args.slug)?,
+                team: parse::<Slug>("--team", &args.team)?,
+                classification: parse::<DataClassification>(
+                    "--classification",
+                    &args.classification,
+                )?,
+                change_type: parse::<ChangeType>("--change-type", &args.change_type)?,
+                applicability: ApplicabilityProfile::new(args.material),
+                display_name: args.name.clone(),
+            };
+            let recorded = gov.create_product(&actor, &product)?;
+            printer.either(&json!({"product": product, "recorded": recorded}), || {
+                format!(
+                    "created product {}\n{}",
+                    product.slug,
+                    recorded_line(&recorded)
+                )
+            })
+        }
+        ProductCommand::Show { slug } => {
+            let product = gov.product(slug, None)?;
+            let catalog = asom_core::catalog::Catalog::builtin();
+            let minimum: Vec<String> = product
+                .minimum_categories(catalog)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            printer.either(&json!({"product": product, "minimum_categories": minimum}), || {
+                format!(
+                    "product           {}\nteam              {}\nclassification    {}\nchange type       {}\nmaterial          {}\nminimum tests     {}\n",
+                    product.slug,
+                    product.team,
+                    product.classification.as_str(),
+                    product.change_type,
+                    product.applicability.material(),
+                    minimum.join(", "),
+                )
+            })
+        }
+        ProductCommand::List => {
+            let products = gov.products()?;
+            printer.either(&products, || {
+                products
+                    .iter()
+                    .map(|p| format!("{:<32} team {:<20} {}\n", p.slug, p.team, p.change_type))
+                    .collect()
+            })
+        }
+    }
+}
+
+pub fn change(ctx: &Embedded, command: &ChangeCommand, printer: &Printer) -> CliResult {
+    let gov = ctx.governance();
+    match command {
+        ChangeCommand::Record(args) => {
+            let actor = ctx.authenticate()?.principal;
+            let changes = changes_from(args)?;
+            let mut rows = Vec::new();
+            let mut text = String::new();
+            for change in &changes {
+                let recorded = gov.record_change(&actor, change)?;
+                text.push_str(&format!(
+                    "recorded change {} ({} author(s), Jira: {})\n{}",
+                    change.commit().short(),
+                    change.authors().len(),
+                    join(change.jira_keys().iter().map(JiraKey::as_str)),
+                    recorded_line(&recorded)
+                ));
+                rows.push(json!({"change": change, "recorded": recorded}));
+            }
+            printer.either(&rows, || text)
+        }
+        ChangeCommand::Show { commit } => {
+            let sha: CommitSha = parse("commit", commit)?;
+            let change = gov.change(&sha, None)?;
+            printer.either(&change, || {
+                format!(
+                    "commit     {}\nproduct    {}\nauthors    {}\nreviewers  {}\nJira       {}\nsummary    {}\n",
+                    change.commit().as_str(),
+                    change.product(),
+                    join(change.authors().iter().map(String::as_str)),
+                    join(change.reviewers().iter().map(String::as_str)),
+                    join(change.jira_keys().iter().map(JiraKey::as_str)),
+                    change.summary().unwrap_or("-"),
+                )
+            })
+        }
+    }
+}
+
+fn changes_from(args: &ChangeRecordArgs) -> CliResult<Vec<Change>> {
+    let product: Slug = parse("--product", &args.product)?;
+    if let Some(range) = &args.from_git {
+        if !args.authors.is_empty() || !args.reviewers.is_empty() || !args.jira.is_empty() {
+            return Err(CliError::usage(anyhow!(
+                "--from-git reads authors, reviewers and Jira keys from the commits; drop --author/--reviewer/--jira"
+            )));
+        }
+        let commits =
+            crate::git::read_range(&args.repo, range).map_err(|e| CliError::usage(anyhow!(e)))?;
+        return crate::git::to_changes(&commits, &product).map_err(|e| CliError::usage(anyhow!(e)));
+    }
+    let commit: CommitSha = parse("--commit", args.commit.as_deref().unwrap_or_default())?;
+    if args.authors.is_empty() {
+        return Err(CliError::usage(anyhow!(
+            "a change needs at least one --author"
+        )));
+    }
+    let jira = args
+        .jira
+        .iter()
+        .map(|k| parse::<JiraKey>("--jira", k))
+        .collect::<CliResult<BTreeSet<_>>>()?;
+    let change = Change::new(
+        commit,
+        product,
+        &args.authors,
+        &args.reviewers,
+        jira,
+        args.summary.clone(),
+    )
+    .map_err(|e| CliError::usage(anyhow!(e)))?;
+    Ok(vec![change])
+}
+
+fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = items.collect();
+    if v.is_empty() {
+        "-".to_owned()
+    } else {
+        v.join(", ")
+    }
+}

@@ -1,54 +1,82 @@
 #!/usr/bin/env bash
-# asom quickstart on the embedded default store: create a store, append to
-# the ledger, get a receipt, verify it offline with only the verifier key,
-# then tamper with the database and watch verification name the entry.
-# Safe to re-run: it works in a fresh temporary directory.
+# asom quickstart on the embedded default store, in a fresh temporary directory:
+#  1. a store, a tenant, its log key and a first admin token;
+#  2. a product, its people and machines;
+#  3. a change, a release and its one CRQ;
+#  4. evidence: an agent is refused, the CI machine records JUnit results;
+#  5. approvals: the author approving her own release is recorded but flagged (C-02);
+#  6. receipts verify offline with only the verifier key; the whole log verifies;
+#  7. one flipped byte in the database file is detected and located.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -q -p asom
-asom() { ./target/release/asom "$@"; }
+bin="$PWD/target/release/asom"
+asom() { "$bin" "$@"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/asom-quickstart.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export ASOM_DIR="$work/.asom"
 step() { printf '\n== %s\n' "$*"; }
+json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+as() { local who=$1; shift; ASOM_TOKEN="${tokens[$who]}" asom "$@"; }
+declare -A tokens
 
 step "1. asom init: a store, a tenant, its Ed25519 log key, and a first admin token"
-asom init --format json > "$work/init.json"
-ASOM_TOKEN=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["admin_token"])' "$work/init.json")
-export ASOM_TOKEN
-python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("  origin:       ",d["origin"]);print("  verifier key: ",d["verifier_key"])' "$work/init.json"
+tokens[admin]=$(asom init --format json | tee "$work/init.json" | json admin_token)
+echo "  verifier key: $(json verifier_key < "$work/init.json")"
 
-step "2. append evidence-like records as the admin principal; each append prints its receipt"
-echo '{"control_id":"C-06","test_category":"T3","status":"pass","commit_sha":"4b825dc642cb6eb9a060e54bf8d69288fbee4904"}' \
-  | asom ledger append --kind record > "$work/receipt.tlog"
-cat "$work/receipt.tlog"
-printf '{"build":%d,"status":"pass"}\n' 1 2 3 4 5 | asom ledger append --jsonl
+step "2. a product, its people and machines (as admin)"
+as admin product create sales-transactions --team data-eng --classification confidential --change-type incremental-change
+as admin principal create alice --kind human --role developer --role release-approver
+as admin principal create bob --kind human --role release-approver
+as admin principal create ci-bot --kind machine
+as admin principal create dev-bot --kind agent --agent-kind dev
+as admin identity alias "Alice <alice@corp.example>" --person alice
+for who in alice bob ci-bot dev-bot; do
+  tokens[$who]=$(as admin token create "$who" --format json | json token)
+done
 
-step "3. appending the same content again is idempotent: same entry, same index"
-echo '{"control_id":"C-06","test_category":"T3","status":"pass","commit_sha":"4b825dc642cb6eb9a060e54bf8d69288fbee4904"}' \
-  | asom ledger append --kind record --format json | python3 -c 'import json,sys;d=json.load(sys.stdin);print("  duplicate:",d["duplicate"],"index:",d["index"])'
+step "3. a change by Alice, a release and its one CRQ"
+commit=4b825dc642cb6eb9a060e54bf8d69288fbee4904
+as ci-bot change record --product sales-transactions --commit $commit \
+  --author "Alice <alice@corp.example>" --jira SALES-101 --summary "MERGE into sales_transactions"
+as alice release create sales-transactions@1.4.0
+as alice release scope sales-transactions@1.4.0 --jira SALES-101 --commit $commit
+as alice crq create --release sales-transactions@1.4.0
 
-step "4. the signed checkpoint (C2SP tlog-checkpoint) and a consistency proof from size 2 to 7"
-asom ledger checkpoint
-asom ledger consistency 2 7
+step "4. evidence: an agent may not record it; the CI machine does"
+if as dev-bot evidence record --release sales-transactions@1.4.0 --control C-06 --category T3 \
+    --commit $commit --build 812 --environment qa --status pass --sha256 "$(printf x | sha256sum | cut -c1-64)" \
+    --source-ref s3://evidence/dq.json --source-type dq-report; then
+  echo "an agent recorded evidence: that must never happen" >&2; exit 1
+else echo "  (refused, exit $?)"; fi
+cat > "$work/junit.xml" <<'XML'
+<testsuite name="dq" tests="3" failures="0"><testcase name="not_null"/><testcase name="unique_key"/><testcase name="row_count"/></testsuite>
+XML
+as ci-bot evidence record --junit "$work/junit.xml" --release sales-transactions@1.4.0 \
+  --control C-06 --category T3 --commit $commit --build 812 --environment qa
 
-step "5. verify the receipt offline, with only the entry bytes and the verifier key"
+step "5. approvals: Alice authored the change, so her approval is recorded but flagged"
+as alice crq transition CRQ0000001 assess
+as alice crq transition CRQ0000001 authorize
+as alice crq approve CRQ0000001 --stage qa
+as bob crq approve CRQ0000001 --stage qa
+as admin release show sales-transactions@1.4.0
+
+step "6. every step is a ledger entry: verify a receipt offline, then the whole log"
+as admin ledger proof 1 > "$work/receipt.tlog"
 asom ledger get 1 > "$work/entry.json"
-KEY=$(asom ledger pubkey)
-asom ledger verify --receipt "$work/receipt.tlog" --entry "$work/entry.json" --key "$KEY"
-
-step "6. verify the whole log against every signed checkpoint"
+asom ledger verify --receipt "$work/receipt.tlog" --entry "$work/entry.json" --key "$(asom ledger pubkey)"
 asom ledger verify
 
-step "7. tamper with one byte of an entry inside the SQLite file: verification fails and names it"
+step "7. flip one byte of an entry inside the SQLite file: verification fails and names it"
 python3 - "$ASOM_DIR/asom.db" <<'PY'
 import sqlite3, sys
 db = sys.argv[1]
 sqlite3.connect(db).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
 data = bytearray(open(db, "rb").read())
-at = data.find(b'"build":3')
-data[at + 8] = ord("9")  # "build":3 -> "build":9
+at = data.find(b'"summary":"MERGE into')
+data[at + 11] ^= 0x20  # "MERGE" -> "mERGE"
 open(db, "wb").write(data)
 PY
 if asom ledger verify; then echo "tampering was NOT detected" >&2; exit 1; else echo "  (exit $? as expected)"; fi
-step "done: see README.md for what each step showed"
+step "done: docs/ledger.md and docs/governance.md explain each step"

@@ -102,7 +102,7 @@ pub enum DsseError {
     NoSignatures,
     /// Every signature names a key id that is not registered.
     #[error(
-        "DSSE envelope is signed with unknown key id(s) {key_ids:?}; register the producer's public key (asom key register) or sign with a registered key"
+        "DSSE envelope is signed with unknown key id(s) {key_ids:?}; register the producer's public key (asom principal key <machine> --key-id <id> --public-key <base64>) or sign with a registered key"
     )]
     UnknownKeyId {
         /// The key ids the envelope named.

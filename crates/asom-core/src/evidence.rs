@@ -787,8 +787,14 @@ pub struct Evidence {
     crq_ref: Option<CrqRef>,
     environment: Environment,
     status: Status,
-    #[serde(serialize_with = "serialize_rfc3339")]
-    created_at: OffsetDateTime,
+    /// When the producer says the evidence was created. Optional: without
+    /// it, the ledger entry's `appended_at` is the time, and recording the
+    /// same evidence again is recognised as the same record.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_rfc3339"
+    )]
+    created_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     notes: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -805,8 +811,15 @@ pub struct Evidence {
     id: EvidenceId,
 }
 
-fn serialize_rfc3339<S: Serializer>(at: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_rfc3339(*at))
+#[allow(clippy::ref_option)] // serde's serialize_with passes `&Option<T>`.
+fn serialize_opt_rfc3339<S: Serializer>(
+    at: &Option<OffsetDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&format_rfc3339(*at)),
+        None => s.serialize_none(),
+    }
 }
 
 /// RFC 3339 in UTC with a `Z`, fractional seconds only when non-zero.
@@ -896,9 +909,9 @@ impl Evidence {
         self.status
     }
 
-    /// When the evidence was produced, in UTC.
+    /// When the producer says the evidence was produced, in UTC, if it says.
     #[must_use]
-    pub fn created_at(&self) -> OffsetDateTime {
+    pub fn created_at(&self) -> Option<OffsetDateTime> {
         self.created_at
     }
 
@@ -1030,8 +1043,11 @@ impl Evidence {
             attestation.subject_sha256.sort();
             attestation.subject_sha256.dedup();
         }
-        self.created_at = self.created_at.to_offset(time::UtcOffset::UTC);
-        check_year(self.created_at, "created_at")?;
+        if let Some(at) = self.created_at {
+            let at = at.to_offset(time::UtcOffset::UTC);
+            check_year(at, "created_at")?;
+            self.created_at = Some(at);
+        }
         self.id = EvidenceId(Hash::of(&self.canonical_json()));
         Ok(self)
     }
@@ -1457,11 +1473,7 @@ impl EvidenceBuilder {
             crq_ref: self.crq_ref,
             environment: need(self.environment, "environment", Environment::EXPECTED)?,
             status: need(self.status, "status", Status::EXPECTED)?,
-            created_at: need(
-                self.created_at,
-                "created_at",
-                "an RFC 3339 timestamp like 2025-01-31T09:30:00Z",
-            )?,
+            created_at: self.created_at,
             notes: self.notes,
             test_category: self.test_category,
             tenant: need(self.tenant, "tenant", Tenant::EXPECTED)?,
@@ -1531,6 +1543,14 @@ enum Origin {
 pub fn parse_record(bytes: &[u8], now: OffsetDateTime) -> Result<Evidence, EvidenceError> {
     let value = parse_json(bytes, MAX_RECORD_BYTES)?;
     from_value(value, Origin::Input, Some(now))
+}
+
+/// Like [`parse_record`], but a record without `created_at` stays without
+/// one (the ledger entry's `appended_at` dates it), so recording the same
+/// record twice is recognised as one record. What `asom evidence record` uses.
+pub fn parse_record_as_given(bytes: &[u8]) -> Result<Evidence, EvidenceError> {
+    let value = parse_json(bytes, MAX_RECORD_BYTES)?;
+    from_value(value, Origin::Input, None)
 }
 
 /// Parses JSON text strictly (size limit, then I-JSON: no repeated keys, ...).

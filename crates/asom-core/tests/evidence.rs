@@ -73,7 +73,10 @@ fn the_sample_record_parses_with_every_field() {
     assert_eq!(evidence.environment().as_str(), "ci");
     assert_eq!(evidence.status(), Status::Pass);
     // The +01:00 offset is normalised to UTC.
-    assert_eq!(evidence.created_at(), datetime!(2025-01-31 09:30:00 UTC));
+    assert_eq!(
+        evidence.created_at(),
+        Some(datetime!(2025-01-31 09:30:00 UTC))
+    );
     assert_eq!(evidence.notes(), Some("42 DQ rules executed"));
     assert_eq!(
         evidence.test_category().map(|c| c.to_string()).as_deref(),
@@ -247,7 +250,7 @@ fn optional_fields_are_omitted_and_created_at_defaults_to_now() {
         "crq_ref": null
     });
     let evidence = parse_value(&minimal).unwrap();
-    assert_eq!(evidence.created_at(), now());
+    assert_eq!(evidence.created_at(), Some(now()));
     assert!(evidence.crq_ref().is_none());
     let stored: Value = serde_json::from_slice(&evidence.canonical_json()).unwrap();
     let keys: Vec<&str> = stored

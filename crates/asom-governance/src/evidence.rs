@@ -79,7 +79,7 @@ impl Governance<'_> {
             keys.push(format!("release:{id}"));
         }
         let content = evidence.to_json_value();
-        let entry = self.entry("evidence", &content, actor, keys)?;
+        let entry = Self::entry("evidence", &content, actor, keys)?;
         self.append(entry).map(Recorded::from)
     }
 

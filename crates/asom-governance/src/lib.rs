@@ -153,7 +153,6 @@ impl<'s> Governance<'s> {
 
     /// Builds an entry for `actor` with `keys`.
     pub(crate) fn entry(
-        &self,
         kind: &str,
         content: &serde_json::Value,
         actor: &Principal,

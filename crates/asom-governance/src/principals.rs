@@ -34,14 +34,13 @@ impl Governance<'_> {
                 "principal {slug:?} already exists"
             )));
         }
-        let entry = self
-            .entry(
-                "principal",
-                &json!({"action": "created", "principal": principal}),
-                actor,
-                [key.clone(), "principals".to_owned()],
-            )?
-            .expecting(key, 0);
+        let entry = Self::entry(
+            "principal",
+            &json!({"action": "created", "principal": principal}),
+            actor,
+            [key.clone(), "principals".to_owned()],
+        )?
+        .expecting(key, 0);
         let recorded = self.append(entry)?;
         self.store.create_principal(&self.tenant, principal)?;
         Ok(recorded.into())
@@ -64,7 +63,7 @@ impl Governance<'_> {
     ) -> Result<Recorded> {
         authorize(actor, Action::ManagePrincipals)?;
         let owner = self.principal(principal)?;
-        let recorded = self.append(self.entry(
+        let recorded = self.append(Self::entry(
             "token",
             &json!({"action": "created", "token": id, "principal": owner.slug(), "label": label}),
             actor,
@@ -98,7 +97,7 @@ impl Governance<'_> {
                 "token {id:?} is already revoked"
             )));
         }
-        let recorded = self.append(self.entry(
+        let recorded = self.append(Self::entry(
             "token",
             &json!({"action": "revoked", "token": id, "principal": token.principal, "at": rfc3339(self.now())}),
             actor,
@@ -139,14 +138,13 @@ impl Governance<'_> {
                     alias.as_str()
                 )));
             }
-            let entry = self
-                .entry(
-                    "identity",
-                    &json!({"action": "mapped", "alias": alias.as_str(), "person": person}),
-                    actor,
-                    [key.clone(), "identities".to_owned()],
-                )?
-                .expecting(key, count);
+            let entry = Self::entry(
+                "identity",
+                &json!({"action": "mapped", "alias": alias.as_str(), "person": person}),
+                actor,
+                [key.clone(), "identities".to_owned()],
+            )?
+            .expecting(key, count);
             self.append(entry).map(Recorded::from)
         })
     }
@@ -190,14 +188,13 @@ impl Governance<'_> {
         let mut keys = self.producer_keys(None)?;
         add_producer_key(&mut keys, &record)?;
         let key = format!("producer-key:{key_id}");
-        let entry = self
-            .entry(
-                "producer-key",
-                &json!({"action": "registered", "key": record}),
-                actor,
-                [key.clone(), "producer-keys".to_owned()],
-            )?
-            .expecting(key, 0);
+        let entry = Self::entry(
+            "producer-key",
+            &json!({"action": "registered", "key": record}),
+            actor,
+            [key.clone(), "producer-keys".to_owned()],
+        )?
+        .expecting(key, 0);
         self.append(entry).map(Recorded::from).map_err(|e| match e {
             GovernanceError::Store(StoreError::Conflict { .. }) => {
                 GovernanceError::Rule(format!("key id {key_id:?} is already registered"))

@@ -19,14 +19,13 @@ impl Governance<'_> {
                 product.slug.as_str()
             )));
         }
-        let entry = self
-            .entry(
-                "product",
-                &json!({"action": "created", "product": product}),
-                actor,
-                [key.clone(), "products".to_owned()],
-            )?
-            .expecting(key, 0);
+        let entry = Self::entry(
+            "product",
+            &json!({"action": "created", "product": product}),
+            actor,
+            [key.clone(), "products".to_owned()],
+        )?
+        .expecting(key, 0);
         self.append(entry).map(Recorded::from)
     }
 
@@ -58,14 +57,13 @@ impl Governance<'_> {
         authorize(actor, Action::RecordChange)?;
         self.product(change.product().as_str(), None)?;
         let key = format!("change:{}", change.commit().as_str());
-        let entry = self
-            .entry(
-                "change",
-                &json!({"change": change}),
-                actor,
-                [key.clone(), format!("changes:{}", change.product())],
-            )?
-            .expecting(key, 0);
+        let entry = Self::entry(
+            "change",
+            &json!({"change": change}),
+            actor,
+            [key.clone(), format!("changes:{}", change.product())],
+        )?
+        .expecting(key, 0);
         self.append(entry).map(Recorded::from).map_err(|e| match e {
             GovernanceError::Store(asom_store::StoreError::Conflict { .. }) => GovernanceError::Rule(format!(
                 "commit {} is already recorded with other details (authors, reviewers, Jira keys); \

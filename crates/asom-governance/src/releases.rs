@@ -38,14 +38,13 @@ impl Governance<'_> {
                 "release {id} already exists"
             )));
         }
-        let entry = self
-            .entry(
-                "release",
-                &json!({"action": "created", "release": Release::new(id.clone())}),
-                actor,
-                [key.clone(), "releases".to_owned()],
-            )?
-            .expecting(key, 0);
+        let entry = Self::entry(
+            "release",
+            &json!({"action": "created", "release": Release::new(id.clone())}),
+            actor,
+            [key.clone(), "releases".to_owned()],
+        )?
+        .expecting(key, 0);
         self.append(entry).map(Recorded::from)
     }
 
@@ -78,14 +77,13 @@ impl Governance<'_> {
                     .add_change(change)
                     .map_err(|e| GovernanceError::Rule(e.to_string()))?;
             }
-            let entry = self
-                .entry(
-                    "release",
-                    &json!({"action": "scoped", "release": release}),
-                    actor,
-                    [key.clone(), "releases".to_owned()],
-                )?
-                .expecting(key, count);
+            let entry = Self::entry(
+                "release",
+                &json!({"action": "scoped", "release": release}),
+                actor,
+                [key.clone(), "releases".to_owned()],
+            )?
+            .expecting(key, count);
             self.append(entry).map(Recorded::from)
         })
     }
@@ -142,7 +140,7 @@ impl Governance<'_> {
         actor: &Principal,
         release: &ReleaseId,
         crq_type: CrqType,
-        number: Option<CrqNumber>,
+        number: Option<&CrqNumber>,
     ) -> Result<Recorded> {
         let capability = authorize(actor, Action::CreateCrq)?;
         self.retry(|| {
@@ -154,7 +152,7 @@ impl Governance<'_> {
                 )));
             }
             let crqs = self.store.count_with_key(&self.tenant, "crqs", None)?;
-            let number = number.clone().unwrap_or_else(|| CrqNumber::builtin(crqs + 1));
+            let number = number.cloned().unwrap_or_else(|| CrqNumber::builtin(crqs + 1));
             if let Ok(other) = self.crq(&number, None) {
                 return Err(GovernanceError::Rule(format!(
                     "CRQ {number} already governs release {}; a CRQ shared by two releases is a violation (C-01)",
@@ -165,8 +163,7 @@ impl Governance<'_> {
                 .map_err(|e| GovernanceError::Rule(e.to_string()))?;
             let release_key = format!("release:{release}");
             let release_count = self.store.count_with_key(&self.tenant, &release_key, None)?;
-            let entry = self
-                .entry(
+            let entry = Self::entry(
                     "crq",
                     &json!({"action": "created", "crq": crq}),
                     actor,
@@ -221,11 +218,11 @@ impl Governance<'_> {
         number: &CrqNumber,
         stage: Stage,
         decision: Decision,
-        comment: Option<String>,
+        comment: Option<&str>,
     ) -> Result<Recorded> {
         let capability = authorize(actor, Action::Approve(stage))?;
         self.update_crq(actor, number, |crq, at| {
-            crq.decide(&capability, stage, decision, at, comment.clone())
+            crq.decide(&capability, stage, decision, at, comment.map(str::to_owned))
                 .map_err(|e| GovernanceError::Rule(e.to_string()))?;
             let action = match decision {
                 Decision::Approved => "approved",
@@ -240,11 +237,11 @@ impl Governance<'_> {
         &self,
         actor: &Principal,
         number: &CrqNumber,
-        window: ChangeWindow,
+        window: &ChangeWindow,
     ) -> Result<Recorded> {
         let capability = authorize(actor, Action::TransitionCrq)?;
         self.update_crq(actor, number, |crq, _| {
-            crq.set_window(&capability, Some(window))
+            crq.set_window(&capability, Some(*window))
                 .map_err(|e| GovernanceError::Rule(e.to_string()))?;
             Ok(json!({"action": "window-set"}))
         })
@@ -266,18 +263,17 @@ impl Governance<'_> {
             let mut content = change(&mut crq, self.now())?;
             content["crq"] =
                 serde_json::to_value(&crq).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
-            let entry = self
-                .entry(
-                    "crq",
-                    &content,
-                    actor,
-                    [
-                        key.clone(),
-                        format!("release:{}", crq.release()),
-                        "crqs".to_owned(),
-                    ],
-                )?
-                .expecting(key, count);
+            let entry = Self::entry(
+                "crq",
+                &content,
+                actor,
+                [
+                    key.clone(),
+                    format!("release:{}", crq.release()),
+                    "crqs".to_owned(),
+                ],
+            )?
+            .expecting(key, count);
             self.append(entry).map(Recorded::from)
         })
     }
@@ -337,6 +333,7 @@ fn no_release(id: &ReleaseId) -> GovernanceError {
 
 /// The built-in change system as the gates see it: a provider like any other.
 impl ChangeSystem for Governance<'_> {
+    #[allow(clippy::unnecessary_literal_bound)] // The trait's signature; other providers return their configured name.
     fn provider(&self) -> &str {
         "asom"
     }

@@ -334,6 +334,21 @@ impl asom_ledger::merkle::NodeReader for ConnNodes<'_> {
     }
 }
 
+/// The smallest string above every string that starts with `prefix`, in
+/// SQLite's BINARY order (UTF-8 bytes, which is code point order): the prefix
+/// with its last character bumped, after dropping trailing U+10FFFF. `None`
+/// when there is no such string (every key qualifies).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while chars.last() == Some(&char::MAX) {
+        chars.pop();
+    }
+    let last = chars.pop()?;
+    let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32)?;
+    chars.push(next);
+    Some(chars.into_iter().collect())
+}
+
 /// The SQL bound for "among the first `before` entries".
 fn before_bound(before: Option<u64>) -> i64 {
     before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX))
@@ -552,8 +567,7 @@ fn append_for_tenant(
     // below"); entries already in the log keep the first checkpoint that
     // covered them, so a repeated submission gets back its first receipt.
     let mut seen: HashMap<ContentId, Appended> = HashMap::new();
-    // Index keys added earlier in this batch, for expectations.
-    let mut added: HashMap<String, u64> = HashMap::new();
+
     let mut lookup =
         |cid: ContentId, seen: &HashMap<ContentId, Appended>| -> Result<Option<Appended>> {
             if let Some(prev) = seen.get(&cid) {
@@ -604,7 +618,9 @@ fn append_for_tenant(
                 let stored: i64 = count_key
                     .query_row(params![tenant, key], |r| r.get(0))
                     .map_err(backend)?;
-                let actual = stored as u64 + added.get(key).copied().unwrap_or(0);
+                // The count runs inside this transaction, so it already sees the
+                // keys that earlier calls of this batch inserted.
+                let actual = stored as u64;
                 if actual != *expected {
                     conflict = Some(StoreError::Conflict {
                         key: key.clone(),
@@ -659,7 +675,6 @@ fn append_for_tenant(
                 insert_key
                     .execute(params![tenant, index as i64, key])
                     .map_err(backend)?;
-                *added.entry(key.clone()).or_default() += 1;
             }
             let mut node_err = None;
             frontier.append(leaf_hash(&bytes), |node, hash| {
@@ -1200,15 +1215,16 @@ impl Store for SqliteStore {
             let t = tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare_cached(
-                    "SELECT DISTINCT key FROM entry_keys WHERE tenant = ?1 AND key >= ?2 AND key < ?2 || char(1114111) \
+                    "SELECT DISTINCT key FROM entry_keys WHERE tenant = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) \
                      ORDER BY key",
                 )
                 .map_err(backend)?;
-            let rows = s.query_map(params![t, prefix], |r| r.get(0)).map_err(backend)?;
+            let rows = s.query_map(params![t, prefix, prefix_upper_bound(prefix)], |r| r.get(0)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<String>>>().map_err(backend)
         })
     }
 
+    #[allow(clippy::too_many_lines)] // Three cursors merged in one pass; splitting would hide the order.
     fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()> {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;

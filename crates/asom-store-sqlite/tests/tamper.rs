@@ -62,6 +62,11 @@ fn create_tenant(store: &SqliteStore, slug: &str) {
 }
 
 fn build_log() -> Log {
+    build_log_of(entry)
+}
+
+/// Like [`build_log`], with entry `i` made by `make(i)`.
+fn build_log_of(make: fn(u64) -> NewEntry) -> Log {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("asom.db");
     let store = SqliteStore::open(&path).expect("open");
@@ -69,7 +74,7 @@ fn build_log() -> Log {
     let mut n = 0;
     for batch in [1, 2, 3, 4, 10] {
         store
-            .append(TENANT, (n..n + batch).map(entry).collect())
+            .append(TENANT, (n..n + batch).map(make).collect())
             .expect("append");
         n += batch;
     }
@@ -528,4 +533,266 @@ fn a_forked_tenant_does_not_fail_other_tenants_appends() {
     );
     verify_tenant_log(store, "healthy", &mut |_: u64, _: u64| {})
         .expect("the healthy tenant verifies");
+}
+
+// ---------------------------------------------------------------------------
+// The index of entry keys
+// ---------------------------------------------------------------------------
+
+/// The index keys entry `i` of [`build_keyed_log`] carries, sorted: none for
+/// every fifth entry, else its release and its own change request.
+fn keys_of(i: u64) -> Vec<String> {
+    if i % 5 == 4 {
+        return Vec::new();
+    }
+    let mut keys = vec![format!("release:sales@1.{}", i % 3), format!("crq:CRQ{i}")];
+    keys.sort();
+    keys
+}
+
+fn keyed_entry(i: u64) -> NewEntry {
+    entry(i).with_keys(keys_of(i)).expect("valid keys")
+}
+
+/// [`build_log`] with index keys on its entries.
+fn build_keyed_log() -> Log {
+    let log = build_log_of(keyed_entry);
+    let store = SqliteStore::open(&log.path).expect("open");
+    for i in 0..20 {
+        assert_eq!(
+            store
+                .count_with_key(TENANT, &format!("crq:CRQ{i}"), None)
+                .expect("count"),
+            u64::from(i % 5 != 4),
+            "the fixture indexes entry {i}"
+        );
+    }
+    log
+}
+
+/// A raw connection on which the index keys may be altered: the
+/// append-only triggers of `entry_keys` are dropped.
+fn key_attacker(path: &Path) -> Connection {
+    let conn = Connection::open(path).expect("raw open");
+    conn.execute_batch(
+        "DROP TRIGGER entry_keys_append_only_u; DROP TRIGGER entry_keys_append_only_d;",
+    )
+    .expect("dropping the triggers");
+    conn
+}
+
+/// The database id of [`TENANT`].
+fn tenant_row(conn: &Connection) -> i64 {
+    conn.query_row("SELECT id FROM tenants WHERE slug = ?1", [TENANT], |r| {
+        r.get(0)
+    })
+    .expect("tenant id")
+}
+
+/// Asserts that `failure` names entry `index` for its index keys: `stored`
+/// is what the table holds for it, the entry's bytes hold [`keys_of`].
+fn assert_index_keys_named(failure: &VerifyFailure, index: u64, stored: &[&str]) {
+    let stored: Vec<String> = stored.iter().map(|k| (*k).to_owned()).collect();
+    match failure {
+        VerifyFailure::EntryColumn {
+            index: i,
+            column,
+            stored: s,
+            computed,
+        } => {
+            assert_eq!(
+                (*i, *column),
+                (index, "index keys"),
+                "the failure names the entry and the column: {failure}"
+            );
+            assert_eq!(s, &format!("{stored:?}"), "what the table holds");
+            assert_eq!(
+                computed,
+                &format!("{:?}", keys_of(index)),
+                "what the entry's bytes hold"
+            );
+        }
+        other => panic!("expected the index keys of entry {index} to be named, got {other:?}"),
+    }
+    assert!(failure.is_tamper(), "{failure}");
+    let text = failure.to_string();
+    assert!(
+        text.contains(&format!("entry {index}")) && text.contains("index keys"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_untouched_keyed_log_verifies_and_keeps_its_keys_in_the_entries() {
+    let log = build_keyed_log();
+    let store = SqliteStore::open(&log.path).expect("open");
+    let v = verify(&store).expect("verifies");
+    assert_eq!(v.entries, 20);
+    for (i, e) in (0..).zip(&log.entries) {
+        let parts = asom_store::split_entry(&e.bytes).expect("an entry envelope");
+        assert_eq!(parts.keys, keys_of(i), "entry {i}");
+    }
+}
+
+#[test]
+fn a_deleted_index_key_is_named_by_its_entry() {
+    let log = build_keyed_log();
+    let changed = key_attacker(&log.path)
+        .execute(
+            "DELETE FROM entry_keys WHERE entry = 7 AND key = 'crq:CRQ7'",
+            [],
+        )
+        .expect("deleting the key");
+    assert_eq!(changed, 1);
+    let failure = reopen_and_verify(&log.path);
+    assert_index_keys_named(&failure, 7, &["release:sales@1.1"]);
+
+    // All of an entry's keys.
+    let log = build_keyed_log();
+    let changed = key_attacker(&log.path)
+        .execute("DELETE FROM entry_keys WHERE entry = 13", [])
+        .expect("deleting the keys");
+    assert_eq!(changed, 2);
+    let failure = reopen_and_verify(&log.path);
+    assert_index_keys_named(&failure, 13, &[]);
+}
+
+#[test]
+fn an_extra_index_key_of_an_entry_is_named_by_its_entry() {
+    // An entry with keys, and one without (entry 9 carries none).
+    for (index, stored) in [
+        (
+            12,
+            &["crq:CRQ12", "release:forged", "release:sales@1.0"][..],
+        ),
+        (9, &["release:forged"]),
+    ] {
+        let log = build_keyed_log();
+        // Inserting needs no dropped trigger: appends insert too.
+        let conn = Connection::open(&log.path).expect("raw open");
+        conn.execute(
+            "INSERT INTO entry_keys (tenant, entry, key) VALUES (?1, ?2, 'release:forged')",
+            params![tenant_row(&conn), i64::try_from(index).expect("small")],
+        )
+        .expect("inserting a key");
+        drop(conn);
+        let failure = reopen_and_verify(&log.path);
+        assert_index_keys_named(&failure, index, stored);
+    }
+}
+
+#[test]
+fn an_altered_index_key_is_named_by_its_entry() {
+    // Another release, one trailing space, and the key moved to the next entry.
+    for (sql, index, stored) in [
+        (
+            "UPDATE entry_keys SET key = 'release:sales@9.9' WHERE entry = 6 AND key = 'release:sales@1.0'",
+            6,
+            &["crq:CRQ6", "release:sales@9.9"][..],
+        ),
+        (
+            "UPDATE entry_keys SET key = 'release:sales@1.0 ' WHERE entry = 6 AND key = 'release:sales@1.0'",
+            6,
+            &["crq:CRQ6", "release:sales@1.0 "],
+        ),
+        (
+            "UPDATE entry_keys SET entry = 11 WHERE entry = 10 AND key = 'release:sales@1.1'",
+            10,
+            &["crq:CRQ10"],
+        ),
+    ] {
+        let log = build_keyed_log();
+        let changed = key_attacker(&log.path)
+            .execute(sql, [])
+            .expect("altering the key");
+        assert_eq!(changed, 1, "{sql}");
+        let failure = reopen_and_verify(&log.path);
+        assert_index_keys_named(&failure, index, stored);
+    }
+}
+
+#[test]
+fn an_index_key_of_an_entry_not_in_the_log_is_named() {
+    // Past the end, just past the end, and before the start.
+    for entry in [25_i64, 20, -1] {
+        let log = build_keyed_log();
+        let conn = Connection::open(&log.path).expect("raw open");
+        conn.execute(
+            "INSERT INTO entry_keys (tenant, entry, key) VALUES (?1, ?2, 'release:ghost')",
+            params![tenant_row(&conn), entry],
+        )
+        .expect("inserting a key");
+        drop(conn);
+        let failure = reopen_and_verify(&log.path);
+        match &failure {
+            VerifyFailure::Store(StoreError::Corrupt(message)) => assert_eq!(
+                message,
+                &format!(
+                    "index key \"release:ghost\" is stored for entry {entry}, which is not in the log"
+                )
+            ),
+            other => panic!("a key of entry {entry}: expected Corrupt, got {other:?}"),
+        }
+        assert!(failure.is_tamper(), "{failure}");
+    }
+}
+
+#[test]
+fn a_deleted_keyed_entry_is_named() {
+    // The entry goes, its keys stay: whether the gap or the orphaned keys
+    // are reported first, the failure names entry 5.
+    let log = build_keyed_log();
+    let conn = attacker(&log.path);
+    conn.execute(
+        "DELETE FROM entries WHERE id = ?1",
+        [log.entries[5].id.0.as_slice()],
+    )
+    .expect("delete");
+    drop(conn);
+    let failure = reopen_and_verify(&log.path);
+    assert!(failure.is_tamper(), "{failure:?}");
+    assert!(
+        matches!(
+            &failure,
+            VerifyFailure::MissingEntry {
+                expected: 5,
+                found: 6
+            }
+        ) || matches!(&failure, VerifyFailure::Store(StoreError::Corrupt(m)) if m.contains("entry 5,")),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn index_keys_are_append_only() {
+    let log = build_keyed_log();
+    let conn = Connection::open(&log.path).expect("raw open");
+    for sql in [
+        "UPDATE entry_keys SET key = 'release:sales@9.9' WHERE entry = 6",
+        "UPDATE entry_keys SET entry = entry + 1",
+        "DELETE FROM entry_keys WHERE entry = 7",
+        "DELETE FROM entry_keys",
+    ] {
+        let refused = conn.execute(sql, []);
+        match refused {
+            Err(e) => assert!(e.to_string().contains("append-only"), "{sql}: {e}"),
+            Ok(n) => panic!("{sql} changed {n} rows of the index keys"),
+        }
+    }
+    // Replacing a row with itself changes nothing.
+    conn.execute(
+        "INSERT OR REPLACE INTO entry_keys (tenant, entry, key) VALUES (?1, 7, 'crq:CRQ7')",
+        [tenant_row(&conn)],
+    )
+    .expect("replacing a row with itself");
+    drop(conn);
+    let store = SqliteStore::open(&log.path).expect("reopen");
+    assert_eq!(verify(&store).expect("still verifies").entries, 20);
+    let crq: Vec<u64> = store
+        .entries_with_key(TENANT, "crq:CRQ7", None)
+        .expect("by key")
+        .iter()
+        .map(|e| e.index)
+        .collect();
+    assert_eq!(crq, [7]);
 }

@@ -321,7 +321,7 @@ pub struct CrqDecisionArgs {
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
     /// Record evidence as the machine principal of `ASOM_TOKEN`.
-    Record(EvidenceRecordArgs),
+    Record(Box<EvidenceRecordArgs>),
     /// List a release's evidence (counted or not, and why) or a commit's.
     List {
         /// The release.

@@ -99,7 +99,7 @@ pub enum GitError {
     /// The directory is not (inside) a git repository git can use.
     #[error(
         "{} is not a git repository git can read: run asom inside the repository, or record the change with flags instead of --from-git (git said: {stderr})",
-        repo.display()
+        describe_dir(repo)
     )]
     NotARepository {
         /// The directory given.
@@ -153,7 +153,7 @@ pub enum GitError {
         /// The value as written.
         value: String,
         /// Why it was refused.
-        source: ReleaseError,
+        source: Box<ReleaseError>,
     },
     /// A commit that does not make a valid [`Change`] (e.g. a malformed
     /// `Co-authored-by:` identity).
@@ -164,7 +164,7 @@ pub enum GitError {
         /// The commit (short).
         sha: String,
         /// Why it was refused.
-        source: ReleaseError,
+        source: Box<ReleaseError>,
     },
     /// git printed something asom cannot parse.
     #[error(
@@ -195,7 +195,7 @@ fn to_change(commit: &GitCommit, product: &Slug) -> Result<Change, GitError> {
     let short = short_sha(&commit.sha);
     let invalid = |source| GitError::InvalidChange {
         sha: short.clone(),
-        source,
+        source: Box::new(source),
     };
     let sha = CommitSha::parse(&commit.sha).map_err(invalid)?;
     let jira_keys = commit
@@ -205,7 +205,7 @@ fn to_change(commit: &GitCommit, product: &Slug) -> Result<Change, GitError> {
             JiraKey::parse(value).map_err(|source| GitError::BadJiraKey {
                 sha: short.clone(),
                 value: value.clone(),
-                source,
+                source: Box::new(source),
             })
         })
         .collect::<Result<BTreeSet<_>, _>>()?;
@@ -357,6 +357,15 @@ fn stderr_text(out: &Output) -> String {
     }
 }
 
+/// A directory for messages: `.` and the empty path read as "the current directory".
+fn describe_dir(dir: &Path) -> String {
+    if dir.as_os_str().is_empty() || dir == Path::new(".") {
+        "the current directory".to_owned()
+    } else {
+        dir.display().to_string()
+    }
+}
+
 fn short_sha(sha: &str) -> String {
     sha.chars().take(12).collect()
 }
@@ -375,7 +384,7 @@ fn parse_log(stdout: &[u8]) -> Result<Vec<GitCommit>, GitError> {
         .strip_suffix('\0')
         .ok_or_else(|| unexpected("the output does not end with NUL".to_owned()))?;
     let fields: Vec<&str> = body.split('\0').collect();
-    if fields.len() % FIELDS != 0 {
+    if !fields.len().is_multiple_of(FIELDS) {
         return Err(unexpected(format!(
             "{} fields, not a multiple of {FIELDS}",
             fields.len()

@@ -202,7 +202,6 @@ fn builder_from_flags(
     if let Some(v) = field("--crq", crq.as_ref(), CrqRef::parse_field)? {
         b = b.crq_ref(v);
     }
-    b = b.created_at(time::OffsetDateTime::now_utc());
     Ok(b)
 }
 
@@ -243,9 +242,34 @@ fn read_artifact(path: &Path) -> CliResult<Vec<u8>> {
 fn build(ctx: &Embedded, args: &EvidenceRecordArgs, producer: &str) -> CliResult<Evidence> {
     let gov = ctx.governance();
     if let Some(path) = &args.json {
+        let flags = [
+            ("--release", args.release.is_some()),
+            ("--control", args.control.is_some()),
+            ("--category", args.category.is_some()),
+            ("--commit", args.commit.is_some()),
+            ("--build", args.build.is_some()),
+            ("--environment", args.environment.is_some()),
+            ("--crq", args.crq.is_some()),
+            ("--file", args.file.is_some()),
+            ("--sha256", args.sha256.is_some()),
+            ("--source-ref", args.source_ref.is_some()),
+            ("--source-type", args.source_type.is_some()),
+            ("--status", args.status.is_some()),
+            ("--notes", args.notes.is_some()),
+        ];
+        let given: Vec<&str> = flags
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(f, _)| *f)
+            .collect();
+        if !given.is_empty() {
+            return Err(CliError::usage(anyhow!(
+                "a --json record carries all its fields itself; {} would be ignored, so put them in the record",
+                given.join(", ")
+            )));
+        }
         let bytes = read_limited(path)?;
-        let now = time::OffsetDateTime::now_utc();
-        return asom_core::evidence::parse_record(&bytes, now)
+        return asom_core::evidence::parse_record_as_given(&bytes)
             .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())));
     }
     if let Some(path) = &args.dsse {
@@ -256,7 +280,22 @@ fn build(ctx: &Embedded, args: &EvidenceRecordArgs, producer: &str) -> CliResult
         let verified = envelope
             .verify(&keys)
             .map_err(|e| CliError::failed(anyhow!("{}: refused: {e}", path.display())))?;
-        let builder = builder_from_flags(ctx, args, producer)?;
+        let reference = args
+            .source_ref
+            .clone()
+            .unwrap_or_else(|| format!("file:{}", path.display()));
+        let builder = builder_from_flags(ctx, args, producer)?.source_ref(
+            SourceRef::parse_field("--source-ref", &reference)
+                .map_err(|e| CliError::usage(anyhow!("{e}")))?,
+        );
+        let builder = if args.source_type.is_none() {
+            builder.source_type(
+                SourceType::parse_field("source_type", "in-toto")
+                    .map_err(|e| CliError::usage(anyhow!("{e}")))?,
+            )
+        } else {
+            builder
+        };
         return verified
             .to_evidence(builder)
             .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())));

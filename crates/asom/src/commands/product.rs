@@ -1,6 +1,7 @@
 //! `asom product …` and `asom change …`.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use anyhow::anyhow;
 use asom_core::catalog::ChangeType;
@@ -83,13 +84,14 @@ pub fn change(ctx: &Embedded, command: &ChangeCommand, printer: &Printer) -> Cli
             let mut text = String::new();
             for change in &changes {
                 let recorded = gov.record_change(&actor, change)?;
-                text.push_str(&format!(
+                let _ = write!(
+                    text,
                     "recorded change {} ({} author(s), Jira: {})\n{}",
                     change.commit().short(),
                     change.authors().len(),
                     join(change.jira_keys().iter().map(JiraKey::as_str)),
                     recorded_line(&recorded)
-                ));
+                );
                 rows.push(json!({"change": change, "recorded": recorded}));
             }
             printer.either(&rows, || text)

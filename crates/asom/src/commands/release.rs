@@ -175,7 +175,7 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
                 .as_deref()
                 .map(|n| parse::<CrqNumber>("--number", n))
                 .transpose()?;
-            let recorded = gov.create_crq(&actor, &release, crq_type, number)?;
+            let recorded = gov.create_crq(&actor, &release, crq_type, number.as_ref())?;
             let view = gov.release(&release, None)?;
             let crq = view.crq.expect("just created");
             printer.either(&json!({"crq": crq, "recorded": recorded}), || {
@@ -244,7 +244,7 @@ fn decide(
     let actor = ctx.authenticate()?.principal;
     let number: CrqNumber = parse("CRQ number", &args.number)?;
     let stage: Stage = parse("--stage", &args.stage)?;
-    let recorded = gov.decide_crq(&actor, &number, stage, decision, args.comment.clone())?;
+    let recorded = gov.decide_crq(&actor, &number, stage, decision, args.comment.as_deref())?;
     let crq = gov.crq(&number, None)?;
     // The approval is recorded as given; separation of duties is checked on
     // it and reported here (and enforced by every gate).

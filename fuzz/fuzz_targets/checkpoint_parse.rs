@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let written = checkpoint.to_text();
-    assert_eq!(written, text, "a parsed checkpoint does not write back byte-identical");
+    assert_eq!(
+        written, text,
+        "a parsed checkpoint does not write back byte-identical"
+    );
     assert_eq!(Checkpoint::parse(&written).as_ref(), Ok(&checkpoint));
     if check_key_name(&checkpoint.origin).is_ok() {
         let signer = NoteSigner::from_seed(&checkpoint.origin, SEED).expect("a valid key name");

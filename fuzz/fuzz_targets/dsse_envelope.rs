@@ -51,13 +51,20 @@ fn check(
             | DsseError::BadSignature { .. }
             | DsseError::ThresholdNotMet { .. }),
         ) => {
-            assert!(!signed_by_us, "an envelope signed with the registered key is refused: {e}");
+            assert!(
+                !signed_by_us,
+                "an envelope signed with the registered key is refused: {e}"
+            );
             return;
         }
         Err(_) => return,
     };
     let statement = verified.value();
-    let _ = (statement.subjects(), statement.predicate_type(), statement.reading());
+    let _ = (
+        statement.subjects(),
+        statement.predicate_type(),
+        statement.reading(),
+    );
     let _ = statement.predicate_digest();
     if let Ok(evidence) = verified.to_evidence(binding()) {
         let stored = Evidence::from_stored_json(&evidence.canonical_json()).unwrap_or_else(|e| {

@@ -15,8 +15,14 @@ use serde_json::{Map, Value};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(EntryParts { content, kind, .. }) = split_entry(data) {
-        assert!(is_within(data, content), "the content slice is outside the input");
-        assert!(is_within(data, kind.as_bytes()), "the kind is outside the input");
+        assert!(
+            is_within(data, content),
+            "the content slice is outside the input"
+        );
+        assert!(
+            is_within(data, kind.as_bytes()),
+            "the kind is outside the input"
+        );
         assert!(
             kind.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -38,7 +44,8 @@ fn round_trip(u: &mut Unstructured<'_>) -> Result<()> {
         .map(|_| {
             if u.arbitrary()? {
                 // Strings shaped like the delimiters the splitter looks for.
-                Ok(u.choose(&["],\"kind\":\"", ",\"keys\":[", "]", "\""])?.to_string())
+                Ok(u.choose(&["],\"kind\":\"", ",\"keys\":[", "]", "\""])?
+                    .to_string())
             } else {
                 u.arbitrary()
             }
@@ -82,7 +89,11 @@ fn json_value(u: &mut Unstructured<'_>, depth: usize) -> Result<Value> {
         4 => Value::String(u.arbitrary()?),
         5 => {
             let len = u.int_in_range(0..=4)?;
-            Value::Array((0..len).map(|_| json_value(u, depth + 1)).collect::<Result<_>>()?)
+            Value::Array(
+                (0..len)
+                    .map(|_| json_value(u, depth + 1))
+                    .collect::<Result<_>>()?,
+            )
         }
         _ => {
             let len = u.int_in_range(0..=4)?;
@@ -90,7 +101,8 @@ fn json_value(u: &mut Unstructured<'_>, depth: usize) -> Result<Value> {
             for _ in 0..len {
                 let key: String = if u.arbitrary()? {
                     // Keys the splitter looks for, nested inside the content.
-                    u.choose(&["kind", "keys", "content", "tenant", "appended_at"])?.to_string()
+                    u.choose(&["kind", "keys", "content", "tenant", "appended_at"])?
+                        .to_string()
                 } else {
                     u.arbitrary()?
                 };

@@ -13,13 +13,20 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let from_bytes = Note::parse_bytes(data);
     let Ok(text) = std::str::from_utf8(data) else {
-        assert!(from_bytes.is_err(), "parse_bytes accepted bytes that are not UTF-8");
+        assert!(
+            from_bytes.is_err(),
+            "parse_bytes accepted bytes that are not UTF-8"
+        );
         return;
     };
     let from_str = Note::parse(text);
     assert_eq!(from_bytes, from_str, "parse_bytes and parse disagree");
     if let Ok(note) = from_str {
-        assert_eq!(note.to_text(), text, "a parsed note does not write back byte-identical");
+        assert_eq!(
+            note.to_text(),
+            text,
+            "a parsed note does not write back byte-identical"
+        );
         assert!(note.text().ends_with('\n'));
         let verifiers = [PETER_VERIFIER.clone(), LOG_VERIFIER.clone()];
         if let Ok(verified) = note.verify(&verifiers) {
@@ -30,9 +37,9 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(verifier) = text.parse::<NoteVerifier>() {
         let written = verifier.to_string();
-        let back: NoteVerifier = written
-            .parse()
-            .unwrap_or_else(|e| panic!("a verifier's own key string {written:?} does not parse: {e}"));
+        let back: NoteVerifier = written.parse().unwrap_or_else(|e| {
+            panic!("a verifier's own key string {written:?} does not parse: {e}")
+        });
         assert_eq!(back, verifier);
     }
 

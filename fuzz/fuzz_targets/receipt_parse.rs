@@ -1,5 +1,5 @@
 //! `tlog-proof@v1` receipts (`Receipt::parse`), which users hand to
-//! `asom ledger verify-receipt`: a parsed receipt writes back byte-identical
+//! `asom ledger verify --receipt`: a parsed receipt writes back byte-identical
 //! and `verify` against the fixed log key does not panic. Then the receipt's
 //! proof is made to hold: the root its proof leads to is signed into a fresh
 //! checkpoint (key named after the origin), and `Receipt::verify_leaf` must
@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let written = receipt.to_text();
-    assert_eq!(written, text, "a parsed receipt does not write back byte-identical");
+    assert_eq!(
+        written, text,
+        "a parsed receipt does not write back byte-identical"
+    );
     assert_eq!(Receipt::parse(&written).ok().as_ref(), Some(&receipt));
 
     let entry = receipt.extra.clone().unwrap_or_default();
@@ -62,7 +65,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let verified = resigned
         .verify(&entry, &signer.verifier())
-        .unwrap_or_else(|e| panic!("a receipt whose proof leads to its signed root is refused: {e}"));
+        .unwrap_or_else(|e| {
+            panic!("a receipt whose proof leads to its signed root is refused: {e}")
+        });
     assert_eq!(verified, checkpoint);
     let other = merkle::leaf_hash(b"another entry");
     if other != leaf {
@@ -72,5 +77,8 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     // The written form of the re-signed receipt parses back to it.
-    assert_eq!(Receipt::parse(&resigned.to_text()).ok().as_ref(), Some(&resigned));
+    assert_eq!(
+        Receipt::parse(&resigned.to_text()).ok().as_ref(),
+        Some(&resigned)
+    );
 });

@@ -22,6 +22,8 @@ use asom_store_sqlite::SqliteStore;
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
 use sha2::{Digest as _, Sha256};
 
+mod gates;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -32,6 +34,7 @@ fn main() -> anyhow::Result<()> {
         .cloned();
     match args.first().map(String::as_str) {
         Some("ledger") => ledger(quick, only.as_deref()),
+        Some("gates") => gates::run(quick),
         _ => {
             bail!(
                 "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs]"

@@ -56,6 +56,7 @@ impl Governance<'_> {
         let mut keys = vec![
             "evidence".to_owned(),
             format!("commit:{}", evidence.commit_sha()),
+            summary_key(evidence),
         ];
         if let Some(release) = evidence.release() {
             let id = ReleaseId::parse(release.as_str())
@@ -76,7 +77,7 @@ impl Governance<'_> {
                     "release {id} is governed by CRQ {crq} since its release candidate gate; evidence for it must name that CRQ (crq_ref / --crq {crq})"
                 )));
             }
-            keys.push(format!("release:{id}"));
+            keys.push(format!("evidence-of:{id}"));
         }
         let content = evidence.to_json_value();
         let entry = Self::entry("evidence", &content, actor, keys)?;
@@ -93,7 +94,7 @@ impl Governance<'_> {
         let view = self.release(id, before)?;
         let crq = view.release.crq().map(ToString::to_string);
         let mut by_index = BTreeMap::new();
-        let mut sources = vec![format!("release:{id}")];
+        let mut sources = vec![format!("evidence-of:{id}")];
         sources.extend(
             view.release
                 .commits()
@@ -187,6 +188,139 @@ impl Governance<'_> {
             )));
         }
         Ok((entry.index, stored_evidence(&entry)?))
+    }
+}
+
+/// Prefix of the evidence summary keys.
+const SUMMARY: &str = "ev:";
+
+/// The key that summarises an evidence record for the gates' compact view:
+/// `ev:<commit>:<control>:<category|->:<status>:<crq|->:<release|->`. The
+/// release comes last, so whatever characters it holds, the key splits.
+fn summary_key(e: &Evidence) -> String {
+    format!(
+        "{SUMMARY}{}:{}:{}:{}:{}:{}",
+        e.commit_sha(),
+        e.control_id(),
+        e.test_category().map_or("-".to_owned(), |c| c.to_string()),
+        e.status().as_str(),
+        e.crq_ref().map_or("-", |c| c.as_str()),
+        e.release().map_or("-", |r| r.as_str()),
+    )
+}
+
+/// The results of one category or control in a release's compact view.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Outcomes {
+    /// Entry ids of passing results, in log order.
+    pub passing: Vec<asom_ledger::Hash>,
+    /// Entry ids of failing results, in log order.
+    pub failing: Vec<asom_ledger::Hash>,
+    /// Entry ids of informational results, in log order.
+    pub info: Vec<asom_ledger::Hash>,
+    /// The status of the latest result (`pass`, `fail`, `info`), if any.
+    pub latest: Option<&'static str>,
+    #[serde(skip)]
+    latest_index: Option<u64>,
+}
+
+impl Outcomes {
+    fn add(&mut self, status: &str, index: u64, id: asom_ledger::Hash) {
+        let status = match status {
+            "pass" => "pass",
+            "fail" => "fail",
+            _ => "info",
+        };
+        match status {
+            "pass" => self.passing.push(id),
+            "fail" => self.failing.push(id),
+            _ => self.info.push(id),
+        }
+        if self.latest_index.is_none_or(|l| index > l) {
+            self.latest_index = Some(index);
+            self.latest = Some(status);
+        }
+    }
+}
+
+/// A release's counted evidence, per test category and per control: what
+/// gates decide from, built from the ledger's index keys without reading
+/// the records (DESIGN.md §10), with every entry id it was built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceView {
+    /// T1..T8, each present.
+    pub categories: BTreeMap<String, Outcomes>,
+    /// Every catalog control, each present.
+    pub controls: BTreeMap<String, Outcomes>,
+    /// How many candidate records did not count (another release or CRQ).
+    pub not_counted: u64,
+}
+
+impl Governance<'_> {
+    /// The compact evidence view of a release as of `before`: the same
+    /// counting rules as [`Governance::release_evidence`], from index keys only.
+    pub fn evidence_view(&self, id: &ReleaseId, before: Option<u64>) -> Result<EvidenceView> {
+        let view = self.release(id, before)?;
+        let crq = view.release.crq().map(ToString::to_string);
+        let release = id.to_string();
+        let mut out = EvidenceView::default();
+        for category in asom_core::catalog::Category::ALL {
+            out.categories
+                .insert(category.to_string(), Outcomes::default());
+        }
+        for control in asom_core::catalog::Catalog::builtin().controls() {
+            out.controls
+                .insert(control.id.to_string(), Outcomes::default());
+        }
+        for commit in view.release.commits() {
+            let prefix = format!("{SUMMARY}{}:", commit.as_str());
+            for (key, index, entry_id) in
+                self.store
+                    .keyed_with_prefix(&self.tenant, &prefix, before)?
+            {
+                let mut parts = key[prefix.len()..].splitn(5, ':');
+                let (
+                    Some(control),
+                    Some(category),
+                    Some(status),
+                    Some(named_crq),
+                    Some(named_release),
+                ) = (
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                )
+                else {
+                    return Err(asom_store::StoreError::Corrupt(format!(
+                        "evidence summary key {key:?} of entry {index}"
+                    ))
+                    .into());
+                };
+                let counts = (named_release == "-" || named_release == release)
+                    && match (named_crq, &crq) {
+                        ("-", _) => true,
+                        (named, Some(ours)) => named == ours,
+                        (_, None) => false,
+                    };
+                if !counts {
+                    out.not_counted += 1;
+                    continue;
+                }
+                out.controls
+                    .entry(control.to_owned())
+                    .or_default()
+                    .add(status, index, entry_id);
+                if category != "-" {
+                    out.categories
+                        .entry(category.to_owned())
+                        .or_default()
+                        .add(status, index, entry_id);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -27,7 +27,7 @@
 //! | `change` | `{change}` | `change:<sha>`, `changes:<product>` |
 //! | `release` | `{action, release}` | `release:<id>`, `releases` |
 //! | `crq` | `{action, crq, …}` | `crq:<number>`, `crq-of:<release>`, `release:<id>`, `crqs` |
-//! | `evidence` | the evidence record | `evidence`, `commit:<sha>`, `release:<id>` |
+//! | `evidence` | the evidence record | `evidence`, `commit:<sha>`, `evidence-of:<release>`, `ev:<summary>` |
 
 use std::sync::Arc;
 

@@ -1210,6 +1210,36 @@ impl Store for SqliteStore {
         })
     }
 
+    fn keyed_with_prefix(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<(String, u64, Hash)>> {
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT k.key, k.entry, e.id FROM entry_keys k \
+                     JOIN entries e ON e.key = ((k.tenant << 40) | k.entry) \
+                     WHERE k.tenant = ?1 AND k.key >= ?2 AND (?3 IS NULL OR k.key < ?3) AND k.entry < ?4 \
+                     ORDER BY k.key, k.entry",
+                )
+                .map_err(backend)?;
+            let rows = s
+                .query_map(params![t, prefix, prefix_upper_bound(prefix), before_bound(before)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+                })
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (key, index, id) = row.map_err(backend)?;
+                let index = index as u64;
+                Ok((key, index, hash_from(&id, || format!("id of entry {index}"))?))
+            })
+            .collect()
+        })
+    }
+
     fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>> {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;

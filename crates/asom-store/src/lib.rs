@@ -308,6 +308,15 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<StoredEntry>>;
     /// How many entries carry `key` among the first `before` entries.
     fn count_with_key(&self, tenant: &str, key: &str, before: Option<u64>) -> Result<u64>;
+    /// Every `(key, entry index, entry id)` whose key starts with `prefix`,
+    /// among the first `before` entries, sorted by key then index. Lets a
+    /// caller read a summary encoded in keys without reading the entries.
+    fn keyed_with_prefix(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<(String, u64, Hash)>>;
     /// The distinct index keys starting with `prefix`, sorted.
     fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>>;
     /// Stored tree nodes, in the order asked. A missing node is `NotFound`.

@@ -1,0 +1,55 @@
+# G3 promote to QA (DESIGN.md §3): the CRQ is approved for QA by a human;
+# every control applicable at G3 has passing evidence bound to this
+# release's commit, build and CRQ (or an approved N/A); separation of duties
+# holds; the QA execution report is present.
+#
+# "Passing" means the latest result passed: a failure followed by a pass
+# counts as passing, a pass followed by a failure blocks (both entries stay
+# in the ledger and in reports). The evidence view a G3 input carries holds
+# only evidence bound to this release (asom filters it before evaluation).
+package asom.gates.g3
+
+import rego.v1
+
+import data.asom.lib
+
+violations contains v if {
+	some v in lib.crq_violations
+}
+
+violations contains v if {
+	some v in lib.approval_violations("qa", "QA")
+}
+
+violations contains v if {
+	some v in lib.sod_violations
+}
+
+violations contains v if {
+	some v in lib.evidence_violations
+}
+
+violations contains v if {
+	some v in lib.profile_violations
+}
+
+violations contains v if {
+	some v in lib.commit_violations
+}
+
+violations contains v if {
+	some v in lib.override_violations
+}
+
+violations contains v if {
+	not input.qa_report == true
+	v := lib.violation(
+		"C-03",
+		"no QA execution report is recorded for this release: QA must show which tests ran against the stories' acceptance criteria",
+		sprintf(
+			"record the QA execution report from the QA pipeline as its machine principal: asom evidence record --release %s --control C-03 --source-type qa-execution-report --commit %s --status pass --file <report>",
+			[lib.release_id, lib.head_commit],
+		),
+		[],
+	)
+}

@@ -1,0 +1,42 @@
+package asom.gates.g4_test
+
+import rego.v1
+
+import data.asom.fixtures
+import data.asom.gates.g4
+
+test_g4_passes if {
+	count(g4.violations) == 0 with input as fixtures.g4
+}
+
+test_g4_blocks_without_prod_approval if {
+	fixtures.controls_of(g4.violations) == {"C-01"} with input as object.union(fixtures.g4, {"crq": {"approval": {"prod": "rejected"}}})
+}
+
+test_g4_blocks_when_g3_did_not_pass if {
+	fixtures.controls_of(g4.violations) == {"C-01"} with input as object.union(fixtures.g4, {"g3_passed": false})
+}
+
+test_g4_blocks_outside_the_window if {
+	fixtures.controls_of(g4.violations) == {"C-01"} with input as object.union(fixtures.g4, {"crq": {"window_open": null}})
+}
+
+test_g4_needs_observability_evidence if {
+	fixtures.controls_of(g4.violations) == {"C-09"} with input as object.union(fixtures.g4, {"evidence": {"controls": {"C-09": fixtures.none}}})
+}
+
+test_g4_needs_cost_evidence_when_material if {
+	vs := g4.violations with input as object.union(fixtures.g4, {
+		"product": {"material": true},
+		"evidence": {"controls": {"C-10": fixtures.none}},
+	})
+	fixtures.controls_of(vs) == {"C-10"}
+}
+
+test_g4_blocks_on_unresolved_qa_failures if {
+	fixtures.controls_of(g4.violations) == {"C-03"} with input as object.union(fixtures.g4, {"unresolved_qa_failures": 2})
+}
+
+test_g4_blocks_without_governance_verification if {
+	fixtures.controls_of(g4.violations) == {"C-02"} with input as object.union(fixtures.g4, {"governance_verification": false})
+}

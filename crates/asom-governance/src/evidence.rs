@@ -195,19 +195,24 @@ impl Governance<'_> {
 const SUMMARY: &str = "ev:";
 
 /// The key that summarises an evidence record for the gates' compact view:
-/// `ev:<commit>:<control>:<category|->:<status>:<crq|->:<release|->`. The
-/// release comes last, so whatever characters it holds, the key splits.
+/// `ev:<commit>:<control>:<category|->:<status>:<crq|->:<source type>:<release|->`.
+/// No part but the last can hold a `:`, and the release comes last, so the
+/// key always splits.
 fn summary_key(e: &Evidence) -> String {
     format!(
-        "{SUMMARY}{}:{}:{}:{}:{}:{}",
+        "{SUMMARY}{}:{}:{}:{}:{}:{}:{}",
         e.commit_sha(),
         e.control_id(),
         e.test_category().map_or("-".to_owned(), |c| c.to_string()),
         e.status().as_str(),
         e.crq_ref().map_or("-", |c| c.as_str()),
+        e.source_type().as_str(),
         e.release().map_or("-", |r| r.as_str()),
     )
 }
+
+/// The source type of a QA execution report (what G3 requires).
+pub const QA_REPORT: &str = "qa-report";
 
 /// The results of one category or control in a release's compact view.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -254,6 +259,8 @@ pub struct EvidenceView {
     pub controls: BTreeMap<String, Outcomes>,
     /// How many candidate records did not count (another release or CRQ).
     pub not_counted: u64,
+    /// A counted, passing QA execution report (source type `qa-report`) exists.
+    pub qa_report: bool,
 }
 
 impl Governance<'_> {
@@ -278,14 +285,16 @@ impl Governance<'_> {
                 self.store
                     .keyed_with_prefix(&self.tenant, &prefix, before)?
             {
-                let mut parts = key[prefix.len()..].splitn(5, ':');
+                let mut parts = key[prefix.len()..].splitn(6, ':');
                 let (
                     Some(control),
                     Some(category),
                     Some(status),
                     Some(named_crq),
+                    Some(source_type),
                     Some(named_release),
                 ) = (
+                    parts.next(),
                     parts.next(),
                     parts.next(),
                     parts.next(),
@@ -308,6 +317,7 @@ impl Governance<'_> {
                     out.not_counted += 1;
                     continue;
                 }
+                out.qa_report |= source_type == QA_REPORT && status == "pass";
                 out.controls
                     .entry(control.to_owned())
                     .or_default()

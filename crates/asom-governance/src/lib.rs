@@ -37,6 +37,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 pub mod evidence;
+pub mod gates;
 pub mod principals;
 pub mod products;
 pub mod releases;

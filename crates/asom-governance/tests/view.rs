@@ -85,7 +85,11 @@ fn evidence(
     b.build().unwrap()
 }
 
+/// Passing, failing and informational entry ids.
+type Expected = (Vec<Hash>, Vec<Hash>, Vec<Hash>);
+
 #[test]
+#[allow(clippy::too_many_lines)] // One story, told in order.
 fn the_index_view_counts_exactly_what_the_record_view_counts_at_every_size() {
     let w = world();
     let gov = Governance::new(&w.store, "default");
@@ -214,7 +218,7 @@ fn the_index_view_counts_exactly_what_the_record_view_counts_at_every_size() {
             continue;
         };
         let view = gov.evidence_view(&release, Some(before)).unwrap();
-        let mut expected: BTreeMap<String, (Vec<Hash>, Vec<Hash>, Vec<Hash>)> = BTreeMap::new();
+        let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
         for r in records.iter().filter(|r| r.counted) {
             let slot = expected
                 .entry(r.evidence.control_id().to_string())
@@ -262,4 +266,157 @@ fn the_index_view_counts_exactly_what_the_record_view_counts_at_every_size() {
     assert_eq!(last.categories["T4"].latest, Some("info"));
     assert!(last.categories["T8"].passing.is_empty() && last.categories["T8"].latest.is_none());
     assert_eq!(last.not_counted, 2);
+}
+
+/// A stand-in policy: G3 needs a passing latest T3 result.
+struct RequireT3(&'static [u8]);
+
+impl asom_governance::gates::GatePolicy for RequireT3 {
+    fn pack(&self) -> asom_governance::gates::PackRef {
+        asom_governance::gates::PackRef {
+            name: "test".into(),
+            version: "1".into(),
+            digest: Hash::of(self.0),
+        }
+    }
+
+    fn evaluate(
+        &self,
+        input: &serde_json::Value,
+    ) -> Result<Vec<asom_governance::gates::Violation>, String> {
+        if input["evidence"]["categories"]["T3"]["latest"] == "pass" {
+            return Ok(Vec::new());
+        }
+        Ok(vec![asom_governance::gates::Violation {
+            control: "C-06".into(),
+            gate: input["gate"].as_str().unwrap_or_default().into(),
+            reason: "no passing data-quality result (T3)".into(),
+            remediation: "record T3 evidence".into(),
+            entries: Vec::new(),
+        }])
+    }
+}
+
+#[test]
+fn decisions_are_recorded_and_replay_byte_identical_at_their_log_size() {
+    use asom_governance::gates::{Gate, Mode};
+    let w = world();
+    let gov = Governance::new(&w.store, "default");
+    let admin = Principal::human(slug("admin"), [Role::Admin]);
+    let ci = Principal::machine(slug("ci-bot"));
+    w.store.create_principal("default", &admin).unwrap();
+    gov.create_principal(&admin, &ci).unwrap();
+    gov.create_product(
+        &admin,
+        &Product {
+            slug: slug("sales"),
+            team: slug("data"),
+            classification: DataClassification::Confidential,
+            change_type: ChangeType::IncrementalChange,
+            applicability: ApplicabilityProfile::new(false),
+            display_name: None,
+        },
+    )
+    .unwrap();
+    let commit = CommitSha::parse(&sha(1)).unwrap();
+    let change = Change::new(
+        commit.clone(),
+        slug("sales"),
+        &["alice".to_owned()],
+        &[],
+        BTreeSet::new(),
+        None,
+    )
+    .unwrap();
+    gov.record_change(&admin, &change).unwrap();
+    let release = ReleaseId::parse("sales@1.0.0").unwrap();
+    gov.create_release(&admin, &release).unwrap();
+    gov.scope_release(&admin, &release, &BTreeSet::new(), &[commit])
+        .unwrap();
+    gov.create_crq(&admin, &release, CrqType::Normal, None)
+        .unwrap();
+    let policy = RequireT3(b"require-t3");
+
+    let (first, at_first) = gov
+        .check_gate(&admin, Gate::G3, &release, None, Mode::Enforce, &policy)
+        .unwrap();
+    assert_eq!(first.result, "block");
+    assert!(
+        first.violations.iter().any(|v| v.control == "C-06"),
+        "{:?}",
+        first.violations
+    );
+    // Separation of duties is added by Rust even though the policy never mentions it.
+    assert!(
+        first.violations.iter().any(|v| v.control == "C-02"),
+        "{:?}",
+        first.violations
+    );
+
+    gov.record_evidence(
+        &ci,
+        &evidence(
+            &sha(1),
+            "C-06",
+            Some("T3"),
+            "pass",
+            Some("CRQ0000001"),
+            None,
+            1,
+        ),
+    )
+    .unwrap();
+    let (second, at_second) = gov
+        .check_gate(&admin, Gate::G3, &release, None, Mode::Observe, &policy)
+        .unwrap();
+    assert!(
+        !second.violations.iter().any(|v| v.control == "C-06"),
+        "{:?}",
+        second.violations
+    );
+    assert_eq!(
+        second.result, "would-block",
+        "SoD still fails, and observe mode records would-block"
+    );
+    assert_ne!(first.input_digest, second.input_digest);
+
+    // More entries after the decisions do not change their replay.
+    gov.record_evidence(
+        &ci,
+        &evidence(
+            &sha(1),
+            "C-06",
+            Some("T3"),
+            "fail",
+            Some("CRQ0000001"),
+            None,
+            2,
+        ),
+    )
+    .unwrap();
+    for recorded in [at_first, at_second] {
+        let replay = gov.replay(recorded.index, &policy).unwrap();
+        assert!(replay.identical, "{:?}", replay.differences);
+        assert_eq!(replay.recomputed, replay.recorded);
+    }
+    assert_eq!(
+        gov.latest_decision(&release, Gate::G3, None)
+            .unwrap()
+            .unwrap(),
+        second
+    );
+
+    // Another pack cannot replay it.
+    let other = RequireT3(b"another pack");
+    assert!(gov.replay(at_first_index(&gov, &release), &other).is_err());
+    // Only decision entries replay.
+    assert!(gov.replay(0, &policy).is_err());
+}
+
+fn at_first_index(gov: &Governance<'_>, release: &ReleaseId) -> u64 {
+    let entries = gov
+        .store()
+        .entries_with_key("default", &format!("decision:{release}:G3"), None)
+        .unwrap();
+    entries[0].index
 }

@@ -1,0 +1,463 @@
+//! Gate decisions: the input a gate decides from, the decision recorded in
+//! the ledger, and its replay.
+//!
+//! The input is built in Rust from the ledger as of one log size: the
+//! release, its product, its CRQ, the compact evidence view (never the raw
+//! records), separation of duties, and the decision time. A policy (the
+//! `asom-policy` crate's Rego pack, behind [`GatePolicy`]) turns it into
+//! violations. Separation-of-duties violations are added by Rust whatever the
+//! policy says: no pack can remove them.
+//!
+//! The decision entry records the gate, release, mode, result, violations,
+//! the pack's digest, the input's digest (SHA-256 of its RFC 8785 bytes), the
+//! log size and root the input was read at, who asked and when. Replay
+//! rebuilds the input at that size and time, evaluates the same pack, and
+//! compares byte for byte.
+
+use std::fmt;
+use std::str::FromStr;
+
+use asom_core::crq::{ApprovalState, Stage};
+use asom_core::principal::{Action, Principal};
+use asom_core::release::{CommitSha, ReleaseId};
+use asom_ledger::{Hash, jcs};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::{
+    Governance, GovernanceError, Recorded, Result, authorize, content_field, principals::rfc3339,
+};
+
+/// The four gates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Gate {
+    /// PR merge.
+    G1,
+    /// Release candidate.
+    G2,
+    /// Promote to QA.
+    G3,
+    /// Promote to PROD.
+    G4,
+}
+
+impl Gate {
+    /// The stage whose approval and separation of duties the gate checks.
+    #[must_use]
+    pub fn stage(self) -> Option<Stage> {
+        match self {
+            Self::G3 => Some(Stage::Qa),
+            Self::G4 => Some(Stage::Prod),
+            Self::G1 | Self::G2 => None,
+        }
+    }
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::G1 => "G1",
+            Self::G2 => "G2",
+            Self::G3 => "G3",
+            Self::G4 => "G4",
+        })
+    }
+}
+
+impl FromStr for Gate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "G1" => Ok(Self::G1),
+            "G2" => Ok(Self::G2),
+            "G3" => Ok(Self::G3),
+            "G4" => Ok(Self::G4),
+            _ => Err(format!(
+                "unknown gate {s:?}; the gates are G1 (PR merge), G2 (release candidate), G3 (QA), G4 (PROD)"
+            )),
+        }
+    }
+}
+
+/// Observe (decide and record, never block) or enforce (block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Shadow mode: a block is recorded as `would-block`.
+    Observe,
+    /// Blocking.
+    Enforce,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "observe" => Ok(Self::Observe),
+            "enforce" => Ok(Self::Enforce),
+            _ => Err(format!("unknown mode {s:?}; use observe or enforce")),
+        }
+    }
+}
+
+/// One reason a gate does not pass.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Violation {
+    /// The control, e.g. `C-06`.
+    pub control: String,
+    /// The gate.
+    pub gate: String,
+    /// What is wrong, for a newcomer.
+    pub reason: String,
+    /// The evidence category to add or the exact command to run.
+    pub remediation: String,
+    /// The ledger entries involved.
+    #[serde(default)]
+    pub entries: Vec<String>,
+}
+
+/// The pack a decision was made with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackRef {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// SHA-256 over its canonical content.
+    pub digest: Hash,
+}
+
+/// A policy that evaluates gate inputs: the Rego pack, or anything else.
+pub trait GatePolicy {
+    /// Which pack this is.
+    fn pack(&self) -> PackRef;
+    /// Evaluates an input document into violations (empty: pass).
+    fn evaluate(&self, input: &Value) -> std::result::Result<Vec<Violation>, String>;
+}
+
+/// A recorded gate decision (the content of a `decision` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The gate.
+    pub gate: Gate,
+    /// The release.
+    pub release: String,
+    /// The commit, for G1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The mode it ran in.
+    pub mode: Mode,
+    /// `pass`, `block`, `would-block` or `override`.
+    pub result: String,
+    /// Every violation, sorted.
+    pub violations: Vec<Violation>,
+    /// The pack.
+    pub pack: PackRef,
+    /// SHA-256 of the input's RFC 8785 bytes.
+    pub input_digest: Hash,
+    /// The log size the input was read at.
+    pub log_size: u64,
+    /// The log's root at that size.
+    pub log_root: Hash,
+    /// Who asked.
+    pub asked_by: String,
+    /// When (also the time the input was evaluated at).
+    pub at: String,
+}
+
+/// What a replay found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    /// The decision as recorded.
+    pub recorded: Decision,
+    /// The decision recomputed from the ledger at its log size.
+    pub recomputed: Decision,
+    /// True when both are byte-identical (RFC 8785).
+    pub identical: bool,
+    /// What differs, field by field, when they are not.
+    pub differences: Vec<String>,
+}
+
+impl Governance<'_> {
+    /// The input document of `gate` for `release` (and `commit` for G1), as
+    /// of log size `before` and time `at`.
+    pub fn gate_input(
+        &self,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+        at: OffsetDateTime,
+        before: u64,
+    ) -> Result<Value> {
+        let before = Some(before);
+        let view = self.release(id, before)?;
+        let product = self.product(id.product().as_str(), before)?;
+        let evidence = self.evidence_view(id, before)?;
+        let crq = view.crq.as_ref().map(|crq| {
+            let approval = |stage| match crq.approval_state(stage) {
+                ApprovalState::Approved => "approved",
+                ApprovalState::Rejected => "rejected",
+                ApprovalState::Pending => "pending",
+            };
+            json!({
+                "number": crq.number().as_str(),
+                "type": crq.crq_type().as_str(),
+                "state": crq.state().as_str(),
+                "shared": false,
+                "approval": {"qa": approval(Stage::Qa), "prod": approval(Stage::Prod)},
+                "window_open": crq.window().map(|w| w.contains(at)),
+            })
+        });
+        let sod = match gate.stage() {
+            Some(stage) => {
+                let report = self.sod_report(id, stage, before)?;
+                json!({
+                    "holds": report.holds(),
+                    "violations": report.violations.iter().map(|v| json!({
+                        "rule": v.rule(), "message": v.to_string(),
+                        "identities": v.identities(),
+                    })).collect::<Vec<_>>(),
+                })
+            }
+            None => json!({"holds": true, "violations": []}),
+        };
+        let change = match (gate, commit) {
+            (Gate::G1, Some(sha)) => {
+                let change = self.change(sha, before)?;
+                let keys: Vec<&str> = change
+                    .jira_keys()
+                    .iter()
+                    .map(asom_core::release::JiraKey::as_str)
+                    .collect();
+                json!({"commit": sha.as_str(), "jira_keys": keys, "jira_with_acceptance_criteria": []})
+            }
+            (Gate::G1, None) => {
+                return Err(GovernanceError::Invalid(
+                    "G1 checks one change: give its --commit".into(),
+                ));
+            }
+            _ => Value::Null,
+        };
+        let g3_passed = self
+            .latest_decision(id, Gate::G3, before)?
+            .is_some_and(|d| d.result == "pass" || d.result == "override");
+        let qa_report = evidence.qa_report;
+        Ok(json!({
+            "gate": gate,
+            "at": rfc3339(at),
+            "release": {
+                "id": id.to_string(),
+                "scope": view.release.scope(),
+                "commits": view.release.commits(),
+                "crq": view.release.crq(),
+            },
+            "product": {
+                "slug": product.slug,
+                "change_type": product.change_type,
+                "classification": product.classification,
+                "material": product.applicability.material(),
+                "excluded_controls": product.applicability.exclusions().keys().collect::<Vec<_>>(),
+            },
+            "change": change,
+            "evidence": {"categories": evidence.categories, "controls": evidence.controls},
+            "exceptions": {},
+            "overrides": [],
+            "crq": crq,
+            "sod": sod,
+            "qa_report": qa_report,
+            "governance_verification": false,
+            "unresolved_qa_failures": 0,
+            "g3_passed": g3_passed,
+        }))
+    }
+
+    /// Evaluates a gate and records the decision. Any principal may ask (it
+    /// decides nothing by itself: promotion needs a passing decision).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_gate(
+        &self,
+        actor: &Principal,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+        mode: Mode,
+        policy: &dyn GatePolicy,
+    ) -> Result<(Decision, Recorded)> {
+        authorize(actor, Action::ReadAll)?;
+        let checkpoint = self.store.latest_checkpoint(&self.tenant)?;
+        let at = self.now();
+        let decision = self.decide(
+            gate,
+            id,
+            commit,
+            mode,
+            policy,
+            at,
+            checkpoint.size,
+            checkpoint.root,
+            actor.slug().as_str(),
+        )?;
+        let content =
+            serde_json::to_value(&decision).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+        let entry = Self::entry(
+            "decision",
+            &content,
+            actor,
+            [
+                format!("decision:{id}:{gate}"),
+                format!("decisions-of:{id}"),
+                "decisions".to_owned(),
+            ],
+        )?;
+        let recorded = self.append(entry)?.into();
+        Ok((decision, recorded))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+        mode: Mode,
+        policy: &dyn GatePolicy,
+        at: OffsetDateTime,
+        size: u64,
+        root: Hash,
+        asked_by: &str,
+    ) -> Result<Decision> {
+        let input = self.gate_input(gate, id, commit, at, size)?;
+        let bytes =
+            jcs::canonicalize(&input).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+        let mut violations = policy.evaluate(&input).map_err(|e| {
+            GovernanceError::Invalid(format!("the policy pack failed, so nothing passes: {e}"))
+        })?;
+        // Separation of duties is Rust's, whatever the pack says.
+        if let Some(stage) = gate.stage() {
+            for v in &self.sod_report(id, stage, Some(size))?.violations {
+                let violation = Violation {
+                    control: "C-02".into(),
+                    gate: gate.to_string(),
+                    reason: v.to_string(),
+                    remediation: v.remediation(),
+                    entries: Vec::new(),
+                };
+                if !violations
+                    .iter()
+                    .any(|x| x.control == "C-02" && x.reason == violation.reason)
+                {
+                    violations.push(violation);
+                }
+            }
+        }
+        violations.sort();
+        violations.dedup();
+        let result = match (violations.is_empty(), mode) {
+            (true, _) => "pass",
+            (false, Mode::Enforce) => "block",
+            (false, Mode::Observe) => "would-block",
+        };
+        Ok(Decision {
+            gate,
+            release: id.to_string(),
+            commit: commit.map(|c| c.as_str().to_owned()),
+            mode,
+            result: result.to_owned(),
+            violations,
+            pack: policy.pack(),
+            input_digest: Hash::of(&bytes),
+            log_size: size,
+            log_root: root,
+            asked_by: asked_by.to_owned(),
+            at: rfc3339(at),
+        })
+    }
+
+    /// The latest decision of `gate` for a release, as of `before`.
+    pub fn latest_decision(
+        &self,
+        id: &ReleaseId,
+        gate: Gate,
+        before: Option<u64>,
+    ) -> Result<Option<Decision>> {
+        Ok(self
+            .latest::<Decision>(&format!("decision:{id}:{gate}"), "decision", "", before)?
+            .0)
+    }
+
+    /// Replays the decision entry at `index`: rebuilds its input from the
+    /// ledger at its log size and time, evaluates `policy`, and compares.
+    pub fn replay(&self, index: u64, policy: &dyn GatePolicy) -> Result<Replay> {
+        let entry = self.store.entry_at(&self.tenant, index)?;
+        if entry.kind != "decision" {
+            return Err(GovernanceError::Invalid(format!(
+                "entry {index} is a {} entry, not a decision",
+                entry.kind
+            )));
+        }
+        let recorded: Decision = content_field(&entry, "")?;
+        let pack = policy.pack();
+        if pack.digest != recorded.pack.digest {
+            return Err(GovernanceError::Rule(format!(
+                "decision {index} was made with pack {} {} (digest {}); this asom has {} {} (digest {}); replay needs the same pack",
+                recorded.pack.name,
+                recorded.pack.version,
+                recorded.pack.digest,
+                pack.name,
+                pack.version,
+                pack.digest
+            )));
+        }
+        let id = ReleaseId::parse(&recorded.release)
+            .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+        let commit = recorded
+            .commit
+            .as_deref()
+            .map(CommitSha::parse)
+            .transpose()
+            .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+        let at =
+            OffsetDateTime::parse(&recorded.at, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    GovernanceError::Invalid(format!("decision time {:?}: {e}", recorded.at))
+                })?;
+        let root = self
+            .store
+            .checkpoint_at(&self.tenant, recorded.log_size)
+            .map_or(recorded.log_root, |c| c.root);
+        let recomputed = self.decide(
+            recorded.gate,
+            &id,
+            commit.as_ref(),
+            recorded.mode,
+            policy,
+            at,
+            recorded.log_size,
+            root,
+            &recorded.asked_by,
+        )?;
+        let a =
+            serde_json::to_value(&recorded).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+        let b = serde_json::to_value(&recomputed)
+            .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+        let mut differences = Vec::new();
+        if let (Value::Object(a), Value::Object(b)) = (&a, &b) {
+            for (k, va) in a {
+                if b.get(k) != Some(va) {
+                    differences.push(format!(
+                        "{k}: recorded {va}, recomputed {}",
+                        b.get(k).unwrap_or(&Value::Null)
+                    ));
+                }
+            }
+        }
+        let identical = jcs::canonicalize(&a).ok() == jcs::canonicalize(&b).ok();
+        Ok(Replay {
+            recorded,
+            recomputed,
+            identical,
+            differences,
+        })
+    }
+}

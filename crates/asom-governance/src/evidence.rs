@@ -212,7 +212,7 @@ fn summary_key(e: &Evidence) -> String {
 }
 
 /// The source type of a QA execution report (what G3 requires).
-pub const QA_REPORT: &str = "qa-report";
+pub const QA_REPORT: &str = "qa-execution-report";
 
 /// The results of one category or control in a release's compact view.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -259,7 +259,7 @@ pub struct EvidenceView {
     pub controls: BTreeMap<String, Outcomes>,
     /// How many candidate records did not count (another release or CRQ).
     pub not_counted: u64,
-    /// A counted, passing QA execution report (source type `qa-report`) exists.
+    /// A counted, passing QA execution report (source type `qa-execution-report`) exists.
     pub qa_report: bool,
 }
 

@@ -104,11 +104,7 @@ pub(crate) fn load_engine(
                 })?;
         packages.push((name.clone(), package));
     }
-    let data = regorus::Value::deserialize(&pack.data()).map_err(|e| {
-        PolicyError::Data(format!(
-            "the pack's data cannot be loaded into regorus: {e}"
-        ))
-    })?;
+    let data = rego_data(&pack.data())?;
     engine
         .add_data(data)
         .map_err(|e| PolicyError::Data(format!("the pack's data is refused by regorus: {e}")))?;
@@ -236,6 +232,51 @@ fn eval_gate(engine: &mut regorus::Engine, gate: &str, input: &Value) -> Result<
     Ok(out)
 }
 
+/// The pack's data as regorus loads it: JSON, except that every list under
+/// `data.asom.index` becomes a set, so rules combine them with set operators
+/// (native code) instead of iterating.
+fn rego_data(data: &Value) -> Result<regorus::Value> {
+    fn sets(value: &Value) -> Result<regorus::Value> {
+        Ok(match value {
+            Value::Array(items) => regorus::Value::from(
+                items
+                    .iter()
+                    .map(sets)
+                    .collect::<Result<std::collections::BTreeSet<_>>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = std::collections::BTreeMap::new();
+                for (key, item) in map {
+                    out.insert(regorus::Value::from(key.as_str()), sets(item)?);
+                }
+                regorus::Value::from(out)
+            }
+            other => to_rego(other)?,
+        })
+    }
+    let Value::Object(top) = data else {
+        return Err(PolicyError::Data(
+            "the pack's data is not an object".to_owned(),
+        ));
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (key, item) in top {
+        let converted = match (key.as_str(), item) {
+            ("asom", Value::Object(asom)) => {
+                let mut inner = std::collections::BTreeMap::new();
+                for (k, v) in asom {
+                    let v = if k == "index" { sets(v)? } else { to_rego(v)? };
+                    inner.insert(regorus::Value::from(k.as_str()), v);
+                }
+                regorus::Value::from(inner)
+            }
+            _ => to_rego(item)?,
+        };
+        out.insert(regorus::Value::from(key.as_str()), converted);
+    }
+    Ok(regorus::Value::from(out))
+}
+
 /// Converts JSON to a regorus value directly: one allocation per string
 /// (serde's path makes two), which is most of the cost for large evidence
 /// views. Numbers go through regorus's own reader, so they mean the same.
@@ -334,7 +375,7 @@ fn sod_floor(gate: &str, input: &Value, violations: &mut Vec<Violation>) {
             .any(|v| v.control == "C-02" && v.reason.contains(reason))
     };
     let mut added = Vec::new();
-    for v in reported.iter() {
+    for v in &reported {
         let message = v
             .reason
             .split_once("): ")

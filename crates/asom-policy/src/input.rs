@@ -35,6 +35,9 @@
 //!   recent `pass`/`fail` entry (`null` when there is none). The latest result
 //!   counts: a failure followed by a pass is passing, a pass followed by a
 //!   failure is failing; both entries stay visible in `passing`/`failing`.
+//!   `latest: "info"` is accepted but proves nothing (the default pack treats
+//!   it as "no passing result"), so a view builder should let only `pass` and
+//!   `fail` entries decide `latest`.
 //! - `exceptions` are approved N/As; `overrides` are C-11 overrides with
 //!   `expired` true once the remediation deadline passed unremediated.
 //! - `crq.approval.qa|prod` is `approved`, `pending` or `rejected`;
@@ -136,9 +139,9 @@ fn check_view(at: &str, view: &Value) -> Result<()> {
     }
     match view.get("latest") {
         None | Some(Value::Null) => Ok(()),
-        Some(Value::String(s)) if s == "pass" || s == "fail" => Ok(()),
+        Some(Value::String(s)) if matches!(s.as_str(), "pass" | "fail" | "info") => Ok(()),
         Some(other) => Err(PolicyError::Input(format!(
-            "{at}.latest: expected \"pass\", \"fail\" or null, got {}",
+            "{at}.latest: expected \"pass\", \"fail\", \"info\" or null, got {}",
             shown(Some(other))
         ))),
     }
@@ -196,7 +199,8 @@ mod tests {
         check(&json!({"gate": "G3", "evidence": null})).unwrap();
         check(&json!({"gate": "G3", "evidence": {"categories": null, "controls": {"C-06": null}}}))
             .unwrap();
-        check(&json!({"gate": "G3", "evidence": {"controls": {"C-06": {"passing": null}}}})).unwrap();
+        check(&json!({"gate": "G3", "evidence": {"controls": {"C-06": {"passing": null}}}}))
+            .unwrap();
         for (bad, says) in [
             (json!({"evidence": []}), "evidence: expected an object"),
             (

@@ -15,8 +15,9 @@
 //! The built-in pack ([`Pack::default_pack`]) lives in `packs/default/` and is
 //! embedded in the binary; it implements DESIGN.md §3's gate table over the
 //! built-in catalog (`asom_core::catalog::Catalog::builtin`, not a copy).
-//! Rego sees the catalog at `data.asom.catalog` and the pack's name and
-//! version at `data.asom.pack`.
+//! Rego sees the catalog at `data.asom.catalog`, the same catalog indexed
+//! for lookups at `data.asom.index` (see [`Pack::data`]), the pack's name and
+//! version at `data.asom.pack`, and `data.json` at `data.asom.extra`.
 //!
 //! The pack's [`Pack::digest`] is the SHA-256 of the RFC 8785 canonical JSON
 //! of `{"manifest", "data", "modules"}` (modules as `[{"name", "rego"}]` sorted

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use asom_core::catalog::{Catalog, Gate, OVERLAY_SCHEMA};
+use asom_core::catalog::{Catalog, Category, Gate, OVERLAY_SCHEMA, Proof};
 use asom_ledger::Hash;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -120,7 +120,7 @@ impl Pack {
             let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            if !(name.ends_with(".rego") || name.ends_with(".json")) {
+            if !(has_extension(name, "rego") || has_extension(name, "json")) {
                 continue;
             }
             if meta.len() > MAX_FILE_BYTES {
@@ -148,7 +148,7 @@ impl Pack {
                 CATALOG_FILE => &mut catalog_text,
                 CATALOG_OVERLAY_FILE => &mut overlay_text,
                 EXTRA_DATA_FILE => &mut extra_text,
-                _ if name.ends_with(".rego") => {
+                _ if has_extension(&name, "rego") => {
                     if modules.insert(name.clone(), text).is_some() {
                         return Err(PolicyError::Manifest(format!(
                             "module {name} is given twice"
@@ -290,9 +290,12 @@ impl Pack {
     /// `catalog` is the catalog document as validated; `index` is the same
     /// catalog indexed for Rego, so rules look facts up instead of searching
     /// arrays on every evaluation: `controls`, `category_titles` and
-    /// `change_types` by id, and per gate the controls a normal evaluation
-    /// checks (`checked`) and those it adds when the change is material
-    /// (`checked_when_material`).
+    /// `change_types` by id; per gate the controls a normal evaluation
+    /// checks (`checked`), those it adds when the change is material
+    /// (`checked_when_material`), and the same two lists restricted to
+    /// evidence-proven controls (`evidence_checked`,
+    /// `evidence_checked_when_material`); per test category the controls it
+    /// helps prove (`controls_of_category`).
     #[must_use]
     pub fn data(&self) -> Value {
         let catalog = &self.catalog;
@@ -312,21 +315,39 @@ impl Pack {
             .iter()
             .map(|c| (c.id.to_string(), Value::from(c.title.clone())))
             .collect();
+        let ids = |controls: &mut dyn Iterator<Item = &asom_core::catalog::Control>,
+                   evidence_only: bool| {
+            controls
+                .filter(|c| !evidence_only || c.proof == Proof::Evidence)
+                .map(|c| c.id.to_string())
+                .collect::<Vec<_>>()
+        };
         let mut checked = serde_json::Map::new();
         let mut checked_when_material = serde_json::Map::new();
+        let mut evidence_checked = serde_json::Map::new();
+        let mut evidence_checked_when_material = serde_json::Map::new();
         for &gate in Gate::ALL {
-            let always: Vec<String> = catalog
-                .checked_at(gate, false)
-                .map(|c| c.id.to_string())
-                .collect();
-            let material: Vec<String> = catalog
-                .checked_at(gate, true)
-                .map(|c| c.id.to_string())
-                .filter(|id| !always.contains(id))
-                .collect();
-            checked.insert(gate.to_string(), json!(always));
-            checked_when_material.insert(gate.to_string(), json!(material));
+            let name = gate.to_string();
+            let always = |evidence_only| ids(&mut catalog.checked_at(gate, false), evidence_only);
+            let added = |evidence_only| {
+                let base = always(evidence_only);
+                ids(&mut catalog.checked_at(gate, true), evidence_only)
+                    .into_iter()
+                    .filter(|id| !base.contains(id))
+                    .collect::<Vec<_>>()
+            };
+            checked.insert(name.clone(), json!(always(false)));
+            checked_when_material.insert(name.clone(), json!(added(false)));
+            evidence_checked.insert(name.clone(), json!(always(true)));
+            evidence_checked_when_material.insert(name, json!(added(true)));
         }
+        let controls_of_category: serde_json::Map<String, Value> = Category::ALL
+            .iter()
+            .map(|&t| {
+                let of: Vec<String> = catalog.controls_for(t).map(|c| c.id.to_string()).collect();
+                (t.to_string(), json!(of))
+            })
+            .collect();
         let document =
             serde_json::to_value(&document).expect("a catalog document serializes (plain data)");
         json!({
@@ -338,6 +359,9 @@ impl Pack {
                     "change_types": change_types,
                     "checked": checked,
                     "checked_when_material": checked_when_material,
+                    "evidence_checked": evidence_checked,
+                    "evidence_checked_when_material": evidence_checked_when_material,
+                    "controls_of_category": controls_of_category,
                 },
                 "pack": {"name": self.manifest.name, "version": self.manifest.version},
                 "extra": self.extra,
@@ -362,6 +386,13 @@ impl Pack {
         }
         .validated()
     }
+}
+
+/// Whether a file name ends in `.<ext>` (in any case).
+fn has_extension(name: &str, ext: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// A catalog list (plain data) as JSON values.

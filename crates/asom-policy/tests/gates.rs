@@ -94,12 +94,7 @@ fn eval(input: &Value) -> Vec<Violation> {
 #[track_caller]
 fn blocks_once(input: &Value, control: &str, says: &str) -> Violation {
     let vs = eval(input);
-    assert_eq!(
-        vs.len(),
-        1,
-        "expected one {control} violation, got {:#?}",
-        vs
-    );
+    assert_eq!(vs.len(), 1, "expected one {control} violation, got {vs:#?}");
     let v = vs.into_iter().next().unwrap();
     assert_eq!(v.control, control, "{v:#?}");
     assert_eq!(v.gate, input["gate"].as_str().unwrap());
@@ -771,6 +766,15 @@ fn empty_evidence_never_passes() {
         );
         assert!(!eval(&input).is_empty(), "{gate}");
     }
+    // A latest `info` result is not a passing one.
+    let mut view = passing("e-old");
+    view["info"] = json!(["e-note"]);
+    view["latest"] = json!("info");
+    blocks_once(
+        &with("G3", "/evidence/controls/C-07", Some(view)),
+        "C-07",
+        "no passing evidence",
+    );
     // Info entries prove nothing.
     let input = with(
         "G3",

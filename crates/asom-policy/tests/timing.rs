@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 /// A passing G3 input whose `n` evidence ids are spread over the categories
 /// and controls, with one in eight failing before a later pass.
-pub fn g3_input(n: usize) -> Value {
+fn g3_input(n: usize) -> Value {
     let categories = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"];
     let controls: Vec<String> = (1..=11).map(|i| format!("C-{i:02}")).collect();
     let mut cat_views: Vec<(Vec<String>, Vec<String>)> = vec![(vec![], vec![]); categories.len()];

@@ -93,6 +93,47 @@ pub enum Command {
     /// Evidence: what CI proved, recorded by machine principals.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Gates G1-G4: check a release, replay a decision, set a gate's mode.
+    #[command(subcommand)]
+    Gate(GateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Evaluate a gate for a release and record the decision. Exit 0: pass (or
+    /// would-block in observe mode); 1: block; 2: usage or input error.
+    Check {
+        /// G1 (PR merge), G2 (release candidate), G3 (promote to QA), G4 (promote to PROD).
+        gate: String,
+        /// The release.
+        #[arg(long)]
+        release: String,
+        /// The change, for G1.
+        #[arg(long)]
+        commit: Option<String>,
+        /// An organisation's policy pack directory (default: the built-in pack).
+        #[arg(long, value_name = "DIR", env = "ASOM_POLICY_PACK")]
+        pack: Option<PathBuf>,
+    },
+    /// Rebuild a decision's input from the ledger at its log size, evaluate the
+    /// same pack, and compare byte for byte.
+    Replay {
+        /// The decision's ledger entry index.
+        decision: u64,
+        /// The policy pack directory the decision was made with (default: built-in).
+        #[arg(long, value_name = "DIR", env = "ASOM_POLICY_PACK")]
+        pack: Option<PathBuf>,
+    },
+    /// Set a gate's mode for a product: observe (record, never block) or enforce.
+    Mode {
+        /// The gate.
+        gate: String,
+        /// The product.
+        #[arg(long)]
+        product: String,
+        /// observe or enforce.
+        mode: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

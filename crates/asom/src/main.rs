@@ -45,6 +45,7 @@ fn governance(
         C::Release(c) => commands::release::release(&ctx, c, printer),
         C::Crq(c) => commands::release::crq(&ctx, c, printer),
         C::Evidence(c) => commands::evidence::run(&ctx, c, printer),
+        C::Gate(c) => commands::gate::run(&ctx, c, printer),
         C::Init(_) | C::Ledger(_) => unreachable!("dispatched in main"),
     }
 }

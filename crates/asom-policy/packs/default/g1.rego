@@ -9,19 +9,17 @@ package asom.gates.g1
 
 import rego.v1
 
-import data.asom.lib
-
 commit := input.change.commit if {
-	lib.non_empty_string(input.change.commit)
+	data.asom.lib.non_empty_string(input.change.commit)
 } else := "<sha>"
 
 product := input.product.slug if {
-	lib.non_empty_string(input.product.slug)
+	data.asom.lib.non_empty_string(input.product.slug)
 } else := "<product>"
 
 violations contains v if {
 	not is_object(input.change)
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-03",
 		"G1 was asked about no change: it checks one commit, its Jira links and its T1/T2 results",
 		"record the commit and check the gate for it: asom change record --product <product> --commit <sha> --jira <KEY>, then asom gate check G1 --release <release> --commit <sha>",
@@ -31,8 +29,8 @@ violations contains v if {
 
 violations contains v if {
 	is_object(input.change)
-	not lib.non_empty_string(input.change.commit)
-	v := lib.violation(
+	not data.asom.lib.non_empty_string(input.change.commit)
+	v := data.asom.lib.violation(
 		"C-03",
 		"the change names no commit SHA, so its tests cannot be tied to the code being merged",
 		"check the gate for a recorded commit: asom gate check G1 --release <release> --commit <sha>",
@@ -43,7 +41,7 @@ violations contains v if {
 violations contains v if {
 	is_object(input.change)
 	not jira_linked
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-03",
 		sprintf("commit %s links no Jira key: every change must reference the story it implements", [commit]),
 		sprintf(
@@ -55,18 +53,18 @@ violations contains v if {
 }
 
 jira_linked if {
-	lib.non_empty_array(input.change.jira_keys)
+	data.asom.lib.non_empty_array(input.change.jira_keys)
 	every k in input.change.jira_keys {
-		lib.non_empty_string(k)
+		data.asom.lib.non_empty_string(k)
 	}
 }
 
 violations contains v if {
 	is_object(input.change)
 	some k in input.change.jira_keys
-	lib.non_empty_string(k)
+	data.asom.lib.non_empty_string(k)
 	not has_acceptance_criteria(k)
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-03",
 		sprintf("Jira issue %s has no acceptance criteria: a change may only merge against a story whose acceptance criteria are written down", [k]),
 		sprintf("write the acceptance criteria of %s in Jira (a human task), then check the gate again", [k]),
@@ -82,21 +80,21 @@ has_acceptance_criteria(k) if {
 # [control, category] pairs G1 needs: every category of every control the
 # catalog checks at G1.
 required contains [id, t] if {
-	some id in lib.gate_controls
-	some t in lib.controls[id].categories
+	some id in data.asom.lib.gate_controls
+	some t in data.asom.lib.controls[id].categories
 }
 
 # A category ran for the commit and its latest result passed, with ledger ids.
 recorded(t) if {
-	lib.passing_categories[t]
+	data.asom.lib.passing_categories[t]
 	every e in input.evidence.categories[t].passing {
-		lib.non_empty_string(e)
+		data.asom.lib.non_empty_string(e)
 	}
 }
 
 test_command(id, t) := sprintf(
 	"run the %s tests in CI for commit %s and record the report as the CI machine principal: asom evidence record --control %s --category %s --commit %s --junit <report.xml>",
-	[lib.category_name(t), commit, id, t, commit],
+	[data.asom.lib.category_name(t), commit, id, t, commit],
 )
 
 violations contains v if {
@@ -104,10 +102,10 @@ violations contains v if {
 	id := pair[0]
 	t := pair[1]
 	not recorded(t)
-	not lib.failing_categories[t]
-	v := lib.violation(
+	not data.asom.lib.failing_categories[t]
+	v := data.asom.lib.violation(
 		id,
-		sprintf("%s needs a passing %s result for commit %s, and none is in the ledger", [lib.control_name(id), lib.category_name(t), commit]),
+		sprintf("%s needs a passing %s result for commit %s, and none is in the ledger", [data.asom.lib.control_name(id), data.asom.lib.category_name(t), commit]),
 		test_command(id, t),
 		[],
 	)
@@ -117,15 +115,15 @@ violations contains v if {
 	some pair in required
 	id := pair[0]
 	t := pair[1]
-	lib.failing_categories[t]
-	v := lib.violation(
+	data.asom.lib.failing_categories[t]
+	v := data.asom.lib.violation(
 		id,
-		sprintf("%s is not proven: the latest %s result for commit %s failed", [lib.control_name(id), lib.category_name(t), commit]),
+		sprintf("%s is not proven: the latest %s result for commit %s failed", [data.asom.lib.control_name(id), data.asom.lib.category_name(t), commit]),
 		sprintf("fix the failing tests, then %s", [test_command(id, t)]),
-		lib.category_failing(t),
+		data.asom.lib.category_failing(t),
 	)
 }
 
 violations contains v if {
-	some v in lib.override_violations
+	some v in data.asom.lib.override_violations
 }

@@ -11,20 +11,18 @@ package asom.gates.g2
 
 import rego.v1
 
-import data.asom.lib
-
 violations contains v if {
-	some v in lib.scope_violations
+	some v in data.asom.lib.scope_violations
 }
 
 violations contains v if {
-	some v in lib.crq_violations
+	some v in data.asom.lib.crq_violations
 }
 
 violations contains v if {
-	some v in lib.profile_violations
+	some v in data.asom.lib.profile_violations
 }
 
 violations contains v if {
-	some v in lib.override_violations
+	some v in data.asom.lib.override_violations
 }

@@ -11,44 +11,42 @@ package asom.gates.g3
 
 import rego.v1
 
-import data.asom.lib
-
 violations contains v if {
-	some v in lib.crq_violations
+	some v in data.asom.lib.crq_violations
 }
 
 violations contains v if {
-	some v in lib.approval_violations("qa", "QA")
+	some v in data.asom.lib.approval_violations("qa", "QA")
 }
 
 violations contains v if {
-	some v in lib.sod_violations
+	some v in data.asom.lib.sod_violations
 }
 
 violations contains v if {
-	some v in lib.evidence_violations
+	some v in data.asom.lib.evidence_violations
 }
 
 violations contains v if {
-	some v in lib.profile_violations
+	some v in data.asom.lib.profile_violations
 }
 
 violations contains v if {
-	some v in lib.commit_violations
+	some v in data.asom.lib.commit_violations
 }
 
 violations contains v if {
-	some v in lib.override_violations
+	some v in data.asom.lib.override_violations
 }
 
 violations contains v if {
 	not input.qa_report == true
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-03",
 		"no QA execution report is recorded for this release: QA must show which tests ran against the stories' acceptance criteria",
 		sprintf(
 			"record the QA execution report from the QA pipeline as its machine principal: asom evidence record --release %s --control C-03 --source-type qa-execution-report --commit %s --status pass --file <report>",
-			[lib.release_id, lib.head_commit],
+			[data.asom.lib.release_id, data.asom.lib.head_commit],
 		),
 		[],
 	)

@@ -8,42 +8,40 @@ package asom.gates.g4
 
 import rego.v1
 
-import data.asom.lib
-
 violations contains v if {
-	some v in lib.crq_violations
+	some v in data.asom.lib.crq_violations
 }
 
 violations contains v if {
-	some v in lib.approval_violations("prod", "PROD")
+	some v in data.asom.lib.approval_violations("prod", "PROD")
 }
 
 violations contains v if {
-	some v in lib.sod_violations
+	some v in data.asom.lib.sod_violations
 }
 
 violations contains v if {
-	some v in lib.evidence_violations
+	some v in data.asom.lib.evidence_violations
 }
 
 violations contains v if {
-	some v in lib.profile_violations
+	some v in data.asom.lib.profile_violations
 }
 
 violations contains v if {
-	some v in lib.commit_violations
+	some v in data.asom.lib.commit_violations
 }
 
 violations contains v if {
-	some v in lib.override_violations
+	some v in data.asom.lib.override_violations
 }
 
 violations contains v if {
 	not input.g3_passed == true
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-01",
 		"G3 (promote to QA) has not passed for this release: a release reaches PROD only through QA",
-		sprintf("pass G3 first: asom gate check G3 --release %s, then asom promote --release %s --to QA", [lib.release_id, lib.release_id]),
+		sprintf("pass G3 first: asom gate check G3 --release %s, then asom promote --release %s --to QA", [data.asom.lib.release_id, data.asom.lib.release_id]),
 		[],
 	)
 }
@@ -51,31 +49,31 @@ violations contains v if {
 violations contains v if {
 	is_object(input.crq)
 	not input.crq.window_open == true
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-01",
 		window_reason,
-		sprintf("promote inside CRQ %s's change window, or have the change manager schedule a window that includes now", [lib.crq_number]),
+		sprintf("promote inside CRQ %s's change window, or have the change manager schedule a window that includes now", [data.asom.lib.crq_number]),
 		[],
 	)
 }
 
-window_reason := sprintf("the change window of CRQ %s is closed: PROD changes happen only inside it", [lib.crq_number]) if {
+window_reason := sprintf("the change window of CRQ %s is closed: PROD changes happen only inside it", [data.asom.lib.crq_number]) if {
 	input.crq.window_open == false
-} else := sprintf("CRQ %s has no change window asom could read: PROD changes happen only inside one", [lib.crq_number])
+} else := sprintf("CRQ %s has no change window asom could read: PROD changes happen only inside one", [data.asom.lib.crq_number])
 
 violations contains v if {
 	not input.governance_verification == true
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-02",
 		"governance has not verified this release's evidence: before PROD, someone with the governance role who produced none of the evidence must verify it",
-		sprintf("a governance reviewer who produced none of the evidence verifies the release: asom governance verify --release %s", [lib.release_id]),
+		sprintf("a governance reviewer who produced none of the evidence verifies the release: asom governance verify --release %s", [data.asom.lib.release_id]),
 		[],
 	)
 }
 
 violations contains v if {
 	not input.unresolved_qa_failures == 0
-	v := lib.violation(
+	v := data.asom.lib.violation(
 		"C-03",
 		qa_failures_reason,
 		"resolve the failed QA tests (fix and rerun them, or record why each is not a defect), then check the gate again",

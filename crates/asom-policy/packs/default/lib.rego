@@ -10,17 +10,27 @@
 #   data.asom.catalog  the control catalog (asom.catalog.v1) as shipped: the
 #                      controls with their gates and test categories, the
 #                      taxonomy, the minimum test categories per change type
-#   data.asom.index    the same catalog indexed by asom when the pack loads:
+#   data.asom.index    the same catalog indexed by asom when the pack loads
+#                      (every list in it is a set):
 #                      controls, category_titles and change_types by id;
 #                      checked[gate] and checked_when_material[gate], the
-#                      controls a normal evaluation of a gate checks
+#                      controls a normal evaluation of a gate checks, and
+#                      evidence_checked[gate] and
+#                      evidence_checked_when_material[gate], those of them
+#                      proven by evidence; controls_of_category[T], the
+#                      controls a test category helps prove
 #   data.asom.pack     {"name", "version"} of the pack being evaluated
 #
 # Input: the compact view of one release (or one change for G1) that asom
 # builds from its ledger; see the asom-policy crate documentation. asom
 # evaluates data.asom.gates.<input.gate>.violations, so the rules here take
-# the gate from input.gate. Rules are preferred to functions: a rule is
-# computed once per evaluation, a function at every call.
+# the gate from input.gate.
+#
+# Written for regorus's interpreter: rules are preferred to functions (a rule
+# is computed once per evaluation, a function at every call), sets are built
+# with `contains` rules and set operators, and gate modules refer to these
+# rules by their full path (data.asom.lib.x): through an `import` alias
+# regorus evaluates the whole package on every reference.
 package asom.lib
 
 import rego.v1
@@ -29,14 +39,16 @@ import rego.v1
 # The catalog
 # ---------------------------------------------------------------------------
 
-controls := data.asom.index.controls
+idx := data.asom.index
 
-change_types := data.asom.index.change_types
+controls := idx.controls
+
+change_types := idx.change_types
 
 # The gate being evaluated. Without one, violations still come out (naming
 # no gate, which asom refuses as malformed): a missing gate never passes.
 gate := input.gate if {
-	non_empty_string(input.gate)
+	is_string(input.gate)
 } else := "(no gate)"
 
 # "C-06 (data quality)", or the bare id for a control the catalog lacks.
@@ -47,10 +59,10 @@ control_name(id) := id if {
 }
 
 # "T3 (data quality)", or the bare id for a category the catalog lacks.
-category_name(t) := sprintf("%s (%s)", [t, data.asom.index.category_titles[t]])
+category_name(t) := sprintf("%s (%s)", [t, idx.category_titles[t]])
 
 category_name(t) := t if {
-	not data.asom.index.category_titles[t]
+	not idx.category_titles[t]
 }
 
 # ---------------------------------------------------------------------------
@@ -121,14 +133,12 @@ change_type_known if change_types[input.product.change_type]
 # The minimum test categories of the product's change type (plus the
 # material ones when the change is material). Empty when the change type is
 # unknown: `profile_violations` blocks that case.
-minimum contains t if {
-	some t in change_types[input.product.change_type].minimum
-}
-
-minimum contains t if {
+minimum := rule.minimum | rule.when_material if {
+	rule := change_types[input.product.change_type]
 	material
-	some t in change_types[input.product.change_type].when_material
-}
+} else := rule.minimum if {
+	rule := change_types[input.product.change_type]
+} else := set()
 
 # Only evidence-proven controls can be excluded by the product or marked N/A:
 # change authorisation (change system), separation of duties (computed) and
@@ -153,40 +163,39 @@ waived contains id if {
 # ---------------------------------------------------------------------------
 
 # Every control the catalog checks at the gate for this product.
-gate_controls contains id if {
-	some id in data.asom.index.checked[gate]
-}
-
-gate_controls contains id if {
+gate_controls := idx.checked[gate] | idx.checked_when_material[gate] if {
 	material
-	some id in data.asom.index.checked_when_material[gate]
-}
+} else := idx.checked[gate] if {
+	idx.checked[gate]
+} else := set()
 
 # The evidence-proven controls the gate checks, minus exclusions and N/As.
-evidence_controls contains id if {
-	some id in gate_controls
-	controls[id].proof == "evidence"
-	not waived[id]
-}
+evidence_controls := (idx.evidence_checked[gate] | idx.evidence_checked_when_material[gate]) - waived if {
+	material
+} else := idx.evidence_checked[gate] - waived if {
+	idx.evidence_checked[gate]
+} else := set()
 
-# The categories each of them needs: those of its categories that the
-# product's change type requires.
-required[id] := {t | some t in controls[id].categories; minimum[t]} if {
-	some id in evidence_controls
-}
+# The categories a control needs: those of its categories that the product's
+# change type requires.
+required(id) := {t | some t in controls[id].categories; minimum[t]}
 
 # ---------------------------------------------------------------------------
 # Evidence status (the compact view: passing/failing/info ids and the status
 # of the latest entry, per category and per control)
+#
+# A category or control passes when its latest result passed and the passing
+# entries are in the ledger (ids given). Info entries prove nothing. The
+# rules below are arranged so that a release with complete evidence costs a
+# few lookups per control: the violation rules only iterate what is missing.
 # ---------------------------------------------------------------------------
 
-# A category or control passes when its latest result passed and the passing
-# entries are in the ledger (ids given). Info entries prove nothing.
 passing_categories contains t if {
 	is_object(input.evidence.categories)
 	some t, v in input.evidence.categories
 	v.latest == "pass"
-	non_empty_array(v.passing)
+	is_array(v.passing)
+	count(v.passing) > 0
 }
 
 failing_categories contains t if {
@@ -195,40 +204,49 @@ failing_categories contains t if {
 	v.latest == "fail"
 }
 
+# Required categories with no result (neither passing nor failing latest).
+missing_categories := (minimum - passing_categories) - failing_categories
+
 passing_controls contains id if {
-	is_object(input.evidence.controls)
-	some id, v in input.evidence.controls
+	some id in evidence_controls
+	v := input.evidence.controls[id]
 	v.latest == "pass"
-	non_empty_array(v.passing)
+	is_array(v.passing)
+	count(v.passing) > 0
 }
 
 failing_controls contains id if {
-	is_object(input.evidence.controls)
-	some id, v in input.evidence.controls
-	v.latest == "fail"
+	some id in evidence_controls
+	input.evidence.controls[id].latest == "fail"
 }
 
 category_failing(t) := {e | some e in input.evidence.categories[t].failing}
 
 control_failing(id) := {e | some e in input.evidence.controls[id].failing}
 
-# Controls whose category-level problems explain why they are not proven.
-category_problem contains id if {
-	some id in evidence_controls
-	some t in required[id]
-	not passing_categories[t]
+# [control, category] pairs: a required category with no result, and any
+# category of the control whose latest result failed.
+missing_pairs contains [id, t] if {
+	some t in missing_categories
+	some id in idx.controls_of_category[t]
+	evidence_controls[id]
 }
 
-category_problem contains id if {
-	some id in evidence_controls
-	some t in controls[id].categories
-	failing_categories[t]
+failing_pairs contains [id, t] if {
+	some t in failing_categories
+	some id in idx.controls_of_category[t]
+	evidence_controls[id]
 }
+
+# Controls whose category-level problems explain why they are not proven.
+category_problem contains pair[0] if some pair in missing_pairs
+
+category_problem contains pair[0] if some pair in failing_pairs
 
 # The category a remediation command records: the first required one, else
 # the first the control lists, else none.
 record_category(id) := t if {
-	t := sort([x | some x in required[id]])[0]
+	t := sort([x | some x in required(id)])[0]
 } else := t if {
 	t := sort([x | some x in controls[id].categories])[0]
 } else := ""
@@ -265,10 +283,8 @@ proven_by_hint(id) := sprintf("; it is proven by %s", [concat(", ", names)]) if 
 # control-level problem only when no category problem explains it, so one
 # missing result is one violation.
 evidence_violations contains v if {
-	some id in evidence_controls
-	some t in required[id]
-	not passing_categories[t]
-	not failing_categories[t]
+	some pair in missing_pairs
+	[id, t] := pair
 	v := violation(
 		id,
 		sprintf(
@@ -281,9 +297,8 @@ evidence_violations contains v if {
 }
 
 evidence_violations contains v if {
-	some id in evidence_controls
-	some t in controls[id].categories
-	failing_categories[t]
+	some pair in failing_pairs
+	[id, t] := pair
 	v := violation(
 		id,
 		sprintf(
@@ -296,10 +311,7 @@ evidence_violations contains v if {
 }
 
 evidence_violations contains v if {
-	some id in evidence_controls
-	not passing_controls[id]
-	not failing_controls[id]
-	not category_problem[id]
+	some id in ((evidence_controls - passing_controls) - failing_controls) - category_problem
 	v := violation(
 		id,
 		sprintf("%s has no passing evidence recorded for this release%s", [control_name(id), proven_by_hint(id)]),
@@ -309,9 +321,7 @@ evidence_violations contains v if {
 }
 
 evidence_violations contains v if {
-	some id in evidence_controls
-	failing_controls[id]
-	not category_problem[id]
+	some id in failing_controls - category_problem
 	v := violation(
 		id,
 		sprintf(
@@ -391,8 +401,9 @@ crq_violations contains v if {
 }
 
 crq_bound if {
-	non_empty_string(input.crq.number)
 	input.release.crq == input.crq.number
+	is_string(input.crq.number)
+	input.crq.number != ""
 }
 
 crq_violations contains v if {

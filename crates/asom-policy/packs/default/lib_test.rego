@@ -28,8 +28,8 @@ test_minimum_comes_from_the_change_type if {
 }
 
 test_required_categories_per_control if {
-	lib.required["C-04"] == {"T1", "T5"} with input as fixtures.g3
-	lib.required["C-05"] == set() with input as fixtures.g3
+	lib.required("C-04") == {"T1", "T5"} with input as fixtures.g3
+	lib.required("C-05") == set() with input as fixtures.g3
 }
 
 test_exclusions_and_exceptions_waive_evidence_controls_only if {

@@ -9,6 +9,7 @@ use asom_governance::Recorded;
 use crate::exit::{CliError, CliResult};
 
 pub mod evidence;
+pub mod gate;
 pub mod init;
 pub mod ledger;
 pub mod people;

@@ -223,7 +223,8 @@ pub struct Outcomes {
     pub failing: Vec<asom_ledger::Hash>,
     /// Entry ids of informational results, in log order.
     pub info: Vec<asom_ledger::Hash>,
-    /// The status of the latest result (`pass`, `fail`, `info`), if any.
+    /// The status of the latest pass or fail result, if any (informational
+    /// entries never set it).
     pub latest: Option<&'static str>,
     #[serde(skip)]
     latest_index: Option<u64>,
@@ -241,7 +242,9 @@ impl Outcomes {
             "fail" => self.failing.push(id),
             _ => self.info.push(id),
         }
-        if self.latest_index.is_none_or(|l| index > l) {
+        // Only results decide: an informational note after a pass must not
+        // hide the pass (nor a failure).
+        if status != "info" && self.latest_index.is_none_or(|l| index > l) {
             self.latest_index = Some(index);
             self.latest = Some(status);
         }

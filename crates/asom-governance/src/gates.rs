@@ -266,7 +266,7 @@ impl Governance<'_> {
             "crq": crq,
             "sod": sod,
             "qa_report": qa_report,
-            "governance_verification": false,
+            "governance_verification": !self.verifiers(id, before)?.is_empty(),
             "unresolved_qa_failures": 0,
             "g3_passed": g3_passed,
         }))

@@ -300,6 +300,12 @@ impl Governance<'_> {
                 facts.approvals.push(fact);
             }
         }
+        for verifier in self.verifiers(id, before)? {
+            facts.verifiers.push(Actor {
+                kind: self.kind_of(&verifier),
+                identity: verifier,
+            });
+        }
         for item in self.release_evidence(id, before)? {
             facts.evidence.push(EvidenceFact {
                 id: item.evidence.id().0.to_hex(),
@@ -345,5 +351,42 @@ impl ChangeSystem for Governance<'_> {
                 GovernanceError::NotFound(_) => ChangeSystemError::NotFound(number.clone()),
                 e => ChangeSystemError::Unavailable(e.to_string()),
             })
+    }
+}
+
+impl Governance<'_> {
+    /// Records the governance verification of a release: a human with the
+    /// governance role confirms the evidence is complete. Needs
+    /// `verify-evidence`. Separation of duties (a verifier produced none of
+    /// the evidence) is checked by every gate on the facts, not here.
+    pub fn verify_release(
+        &self,
+        actor: &Principal,
+        id: &ReleaseId,
+        note: Option<&str>,
+    ) -> Result<Recorded> {
+        authorize(actor, Action::VerifyEvidence)?;
+        let view = self.release(id, None)?;
+        let size = self.store.latest_checkpoint(&self.tenant)?.size;
+        let entry = Self::entry(
+            "verification",
+            &json!({
+                "release": id.to_string(),
+                "crq": view.release.crq(),
+                "verified_at_log_size": size,
+                "note": note,
+            }),
+            actor,
+            [format!("verification-of:{id}")],
+        )?;
+        self.append(entry).map(Recorded::from)
+    }
+
+    /// Who verified the release, as of `before`.
+    pub fn verifiers(&self, id: &ReleaseId, before: Option<u64>) -> Result<Vec<String>> {
+        self.entries(&format!("verification-of:{id}"), before)?
+            .iter()
+            .map(Self::author_of)
+            .collect()
     }
 }

@@ -313,6 +313,14 @@ pub enum ReleaseCommand {
     },
     /// List the releases.
     List,
+    /// Record the governance verification of a release (governance role; G4 needs it).
+    Verify {
+        /// The release.
+        release: String,
+        /// A note.
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

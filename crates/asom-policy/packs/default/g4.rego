@@ -66,7 +66,7 @@ violations contains v if {
 	v := data.asom.lib.violation(
 		"C-02",
 		"governance has not verified this release's evidence: before PROD, someone with the governance role who produced none of the evidence must verify it",
-		sprintf("a governance reviewer who produced none of the evidence verifies the release: asom governance verify --release %s", [data.asom.lib.release_id]),
+		sprintf("a governance reviewer who produced none of the evidence verifies the release: asom release verify %s (as a governance principal)", [data.asom.lib.release_id]),
 		[],
 	)
 }

@@ -58,6 +58,21 @@ pub fn release(ctx: &Embedded, command: &ReleaseCommand, printer: &Printer) -> C
         ReleaseCommand::Show { release } => {
             show_release(&gov, &parse("release", release)?, printer)
         }
+        ReleaseCommand::Verify { release, note } => {
+            let actor = ctx.authenticate()?.principal;
+            let id: ReleaseId = parse("release", release)?;
+            let recorded = gov.verify_release(&actor, &id, note.as_deref())?;
+            printer.either(
+                &json!({"release": id, "verified_by": actor.slug(), "recorded": recorded}),
+                || {
+                    format!(
+                        "governance verification of {id} by {} recorded\n{}",
+                        actor.slug(),
+                        recorded_line(&recorded)
+                    )
+                },
+            )
+        }
         ReleaseCommand::List => {
             let ids = gov.releases()?;
             printer.either(&ids, || ids.iter().map(|id| format!("{id}\n")).collect())

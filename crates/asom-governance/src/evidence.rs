@@ -271,6 +271,28 @@ impl Governance<'_> {
     /// counting rules as [`Governance::release_evidence`], from index keys only.
     pub fn evidence_view(&self, id: &ReleaseId, before: Option<u64>) -> Result<EvidenceView> {
         let view = self.release(id, before)?;
+        let commits: Vec<&asom_core::release::CommitSha> = view.release.commits().iter().collect();
+        self.evidence_view_of(id, &view, &commits, before)
+    }
+
+    /// The compact view over one commit of a release (what G1 checks).
+    pub fn commit_evidence_view(
+        &self,
+        id: &ReleaseId,
+        commit: &asom_core::release::CommitSha,
+        before: Option<u64>,
+    ) -> Result<EvidenceView> {
+        let view = self.release(id, before)?;
+        self.evidence_view_of(id, &view, &[commit], before)
+    }
+
+    fn evidence_view_of(
+        &self,
+        id: &ReleaseId,
+        view: &crate::releases::ReleaseView,
+        commits: &[&asom_core::release::CommitSha],
+        before: Option<u64>,
+    ) -> Result<EvidenceView> {
         let crq = view.release.crq().map(ToString::to_string);
         let release = id.to_string();
         let mut out = EvidenceView::default();
@@ -282,7 +304,7 @@ impl Governance<'_> {
             out.controls
                 .insert(control.id.to_string(), Outcomes::default());
         }
-        for commit in view.release.commits() {
+        for commit in commits {
             let prefix = format!("{SUMMARY}{}:", commit.as_str());
             for (key, index, entry_id) in
                 self.store

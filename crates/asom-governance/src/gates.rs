@@ -193,7 +193,11 @@ impl Governance<'_> {
         let before = Some(before);
         let view = self.release(id, before)?;
         let product = self.product(id.product().as_str(), before)?;
-        let evidence = self.evidence_view(id, before)?;
+        // G1 decides on one change: only its commit's evidence counts there.
+        let evidence = match (gate, commit) {
+            (Gate::G1, Some(sha)) => self.commit_evidence_view(id, sha, before)?,
+            _ => self.evidence_view(id, before)?,
+        };
         let crq = view.crq.as_ref().map(|crq| {
             let approval = |stage| match crq.approval_state(stage) {
                 ApprovalState::Approved => "approved",
@@ -216,7 +220,7 @@ impl Governance<'_> {
                     "holds": report.holds(),
                     "violations": report.violations.iter().map(|v| json!({
                         "rule": v.rule(), "message": v.to_string(),
-                        "identities": v.identities(),
+                        "identities": v.identities(), "remediation": v.remediation(),
                     })).collect::<Vec<_>>(),
                 })
             }

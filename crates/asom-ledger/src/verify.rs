@@ -111,20 +111,20 @@ pub struct Verified {
 /// Streaming verifier. Feed entries in order with [`LogVerifier::push_entry`],
 /// then call [`LogVerifier::finish`].
 #[derive(Debug)]
-pub struct LogVerifier<'c> {
+pub struct LogVerifier {
     frontier: Frontier,
-    checkpoints: &'c [(u64, Hash)],
+    checkpoints: Vec<(u64, Hash)>,
     next_checkpoint: usize,
     last_good_checkpoint: u64,
     nodes: u64,
     pending: Vec<(NodeId, Hash)>,
 }
 
-impl<'c> LogVerifier<'c> {
+impl LogVerifier {
     /// A verifier that will hold the log to these verified checkpoints
     /// (`(size, root)`, sorted by size).
     #[must_use]
-    pub fn new(checkpoints: &'c [(u64, Hash)]) -> Self {
+    pub fn new(checkpoints: Vec<(u64, Hash)>) -> Self {
         let mut v = Self {
             frontier: Frontier::new(),
             checkpoints,
@@ -258,7 +258,7 @@ pub fn verify_log<E>(
     checkpoints: &[(u64, Hash)],
 ) -> Result<Verified, VerifyLogError<E>> {
     let mut nodes = nodes.into_iter();
-    let mut v = LogVerifier::new(checkpoints);
+    let mut v = LogVerifier::new(checkpoints.to_vec());
     for e in entries {
         let e = e.map_err(VerifyLogError::Read)?;
         v.push_entry(&e, &mut nodes)?;

@@ -296,29 +296,43 @@ fn latest_checkpoint(conn: &Connection, tenant: i64, slug: &str) -> Result<Store
 }
 
 fn read_nodes(conn: &Connection, tenant: i64, ids: &[NodeId]) -> Result<Vec<Hash>> {
+    let missing = |id: &NodeId| StoreError::NotFound {
+        what: format!("tree node level {} index {}", id.level, id.index),
+    };
+    let mut keys = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Beyond this the key would run into the next tenant's nodes.
+        if id.end_entry() > 1 << ENTRY_SHIFT {
+            return Err(missing(id));
+        }
+        keys.push((tenant << NODE_SHIFT) | id.position() as i64);
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One statement per proof (a proof needs O(log n) nodes), not one per node.
+    let placeholders = vec!["?"; keys.len()].join(",");
     let mut stmt = conn
-        .prepare_cached("SELECT hash FROM nodes WHERE key = ?1")
+        .prepare_cached(&format!(
+            "SELECT key, hash FROM nodes WHERE key IN ({placeholders})"
+        ))
         .map_err(backend)?;
+    let mut found: HashMap<i64, Hash> = HashMap::with_capacity(keys.len());
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(keys.iter()))
+        .map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let key: i64 = r.get(0).map_err(backend)?;
+        let blob = r
+            .get_ref(1)
+            .map_err(backend)?
+            .as_blob()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        found.insert(key, hash_from(blob, || format!("tree node at key {key}"))?);
+    }
     ids.iter()
-        .map(|id| {
-            // Beyond this the key would run into the next tenant's nodes.
-            if id.end_entry() > 1 << ENTRY_SHIFT {
-                return Err(StoreError::NotFound {
-                    what: format!("tree node level {} index {}", id.level, id.index),
-                });
-            }
-            let key = (tenant << NODE_SHIFT) | id.position() as i64;
-            let blob: Option<Vec<u8>> = stmt
-                .query_row([key], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            let blob = blob.ok_or_else(|| StoreError::NotFound {
-                what: format!("tree node level {} index {}", id.level, id.index),
-            })?;
-            hash_from(&blob, || {
-                format!("tree node level {} index {}", id.level, id.index)
-            })
-        })
+        .zip(&keys)
+        .map(|(id, key)| found.get(key).copied().ok_or_else(|| missing(id)))
         .collect()
 }
 
@@ -1261,6 +1275,22 @@ impl Store for SqliteStore {
             // One read transaction, so entries and nodes come from one snapshot.
             conn.execute_batch("BEGIN").map_err(backend)?;
             let result = (|| {
+                let mut cs = conn
+                    .prepare("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size")
+                    .map_err(backend)?;
+                let checkpoints = cs
+                    .query_map([t], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))
+                    .map_err(backend)?
+                    .map(|row| {
+                        let (size, root, note) = row.map_err(backend)?;
+                        Ok(StoredCheckpoint {
+                            size: size as u64,
+                            root: hash_from(&root, || format!("checkpoint root at size {size}"))?,
+                            note,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                visitor.checkpoints(checkpoints)?;
                 let mut es = conn
                     .prepare(
                         "SELECT key, body, id, content_id, kind, id_key, content_key FROM entries \

@@ -223,7 +223,10 @@ pub struct ScannedEntry<'a> {
 }
 
 /// Receives a tenant's log in order, for whole-log verification and export.
+/// Everything a scan hands over comes from one consistent snapshot.
 pub trait LogVisitor {
+    /// Called first, with every signed checkpoint of the snapshot, by size.
+    fn checkpoints(&mut self, checkpoints: Vec<StoredCheckpoint>) -> Result<()>;
     /// Called once per entry, in index order.
     fn entry(&mut self, entry: &ScannedEntry<'_>) -> Result<()>;
     /// Called for each stored node left over after the last entry.

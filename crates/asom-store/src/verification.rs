@@ -8,7 +8,10 @@ use asom_ledger::merkle::NodeId;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::verify::{LogVerifier, Tamper, Verified, VerifyLogError};
 
-use crate::{LogVisitor, Progress, ScannedEntry, Store, StoreError, content_id_of, split_entry};
+use crate::{
+    LogVisitor, Progress, ScannedEntry, Store, StoreError, StoredCheckpoint, content_id_of,
+    split_entry,
+};
 
 /// Why a stored log did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +79,8 @@ pub fn open_checkpoint(note: &str, keys: &[NoteVerifier]) -> Result<Checkpoint, 
     ))
 }
 
-/// Verifies a tenant's whole log. Progress is reported in entries.
+/// Verifies a tenant's whole log, as one snapshot (appends that land while it
+/// runs are not part of it). Progress is reported in entries.
 pub fn verify_tenant_log(
     store: &dyn Store,
     tenant: &str,
@@ -91,51 +95,37 @@ pub fn verify_tenant_log(
                 .map_err(|e| StoreError::Corrupt(format!("log key {:?}: {e}", k.verifier)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut roots = Vec::new();
-    for cp in store.checkpoints(tenant)? {
-        let opened =
-            open_checkpoint(&cp.note, &keys).map_err(|reason| VerifyFailure::Checkpoint {
-                size: cp.size,
-                reason,
-            })?;
-        if opened.size != cp.size || opened.root != cp.root {
-            return Err(VerifyFailure::Checkpoint {
-                size: cp.size,
-                reason: format!(
-                    "the stored columns (size {}, root {}) differ from what the note signs (size {}, root {})",
-                    cp.size, cp.root, opened.size, opened.root
-                ),
-            });
-        }
-        roots.push((cp.size, cp.root));
-    }
-    let total = roots.last().map_or(0, |r| r.0);
     let mut visitor = Visitor {
-        verifier: LogVerifier::new(&roots),
+        keys,
+        verifier: None,
         failure: None,
         progress,
-        total,
+        total: 0,
     };
     let scanned = store.scan_log(tenant, &mut visitor);
     if let Some(failure) = visitor.failure.take() {
         return Err(failure);
     }
     scanned?;
+    let verifier = visitor
+        .verifier
+        .ok_or_else(|| StoreError::Backend("the store's scan handed over no checkpoints".into()))?;
     let mut none = std::iter::empty::<Result<Hash, StoreError>>();
-    visitor.verifier.finish(&mut none).map_err(|e| match e {
+    verifier.finish(&mut none).map_err(|e| match e {
         VerifyLogError::Tamper(t) => VerifyFailure::Tamper(t),
         VerifyLogError::Read(s) => VerifyFailure::Store(s),
     })
 }
 
-struct Visitor<'c, 'p> {
-    verifier: LogVerifier<'c>,
+struct Visitor<'p> {
+    keys: Vec<NoteVerifier>,
+    verifier: Option<LogVerifier>,
     failure: Option<VerifyFailure>,
     progress: &'p mut dyn Progress,
     total: u64,
 }
 
-impl Visitor<'_, '_> {
+impl Visitor<'_> {
     /// Records the first failure and stops the scan.
     fn fail(&mut self, failure: VerifyFailure) -> Result<(), StoreError> {
         self.failure = Some(failure);
@@ -143,7 +133,35 @@ impl Visitor<'_, '_> {
     }
 }
 
-impl LogVisitor for Visitor<'_, '_> {
+impl LogVisitor for Visitor<'_> {
+    fn checkpoints(&mut self, checkpoints: Vec<StoredCheckpoint>) -> Result<(), StoreError> {
+        let mut roots = Vec::with_capacity(checkpoints.len());
+        for cp in checkpoints {
+            let opened = match open_checkpoint(&cp.note, &self.keys) {
+                Ok(opened) => opened,
+                Err(reason) => {
+                    return self.fail(VerifyFailure::Checkpoint {
+                        size: cp.size,
+                        reason,
+                    });
+                }
+            };
+            if opened.size != cp.size || opened.root != cp.root {
+                return self.fail(VerifyFailure::Checkpoint {
+                    size: cp.size,
+                    reason: format!(
+                        "the stored columns (size {}, root {}) differ from what the note signs (size {}, root {})",
+                        cp.size, cp.root, opened.size, opened.root
+                    ),
+                });
+            }
+            roots.push((cp.size, cp.root));
+        }
+        self.total = roots.last().map_or(0, |r| r.0);
+        self.verifier = Some(LogVerifier::new(roots));
+        Ok(())
+    }
+
     fn entry(&mut self, scanned: &ScannedEntry<'_>) -> Result<(), StoreError> {
         let ScannedEntry {
             index,
@@ -151,7 +169,12 @@ impl LogVisitor for Visitor<'_, '_> {
             nodes,
             ..
         } = *scanned;
-        let expected = self.verifier.entries();
+        let Some(verifier) = self.verifier.as_mut() else {
+            return Err(StoreError::Backend(
+                "the store's scan handed over entries before checkpoints".into(),
+            ));
+        };
+        let expected = verifier.entries();
         if index != expected {
             return self.fail(VerifyFailure::MissingEntry {
                 expected,
@@ -170,7 +193,7 @@ impl LogVisitor for Visitor<'_, '_> {
             hashes.push(Ok::<_, StoreError>(hash));
         }
         // The tree first: an altered entry is best reported as what it is.
-        if let Err(e) = self.verifier.push_entry(bytes, &mut hashes.into_iter()) {
+        if let Err(e) = verifier.push_entry(bytes, &mut hashes.into_iter()) {
             return self.fail(match e {
                 VerifyLogError::Tamper(t) => t.into(),
                 VerifyLogError::Read(s) => s.into(),
@@ -187,7 +210,7 @@ impl LogVisitor for Visitor<'_, '_> {
     }
 
     fn extra_node(&mut self, _position: u64, _hash: Hash) -> Result<(), StoreError> {
-        let entries = self.verifier.entries();
+        let entries = self.verifier.as_ref().map_or(0, LogVerifier::entries);
         self.fail(Tamper::ExtraNodes { entries, extra: 1 }.into())
     }
 }

@@ -353,6 +353,17 @@ pub enum CrqCommand {
         /// The CRQ number.
         number: String,
     },
+    /// Set a CRQ's change window (G4 needs the window open).
+    Window {
+        /// The CRQ number.
+        number: String,
+        /// Start, RFC 3339 (e.g. 2026-11-21T22:00:00Z).
+        #[arg(long)]
+        start: String,
+        /// End, RFC 3339.
+        #[arg(long)]
+        end: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -137,8 +137,12 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
             printer.either(
                 &json!({"product": product, "gate": gate, "mode": mode, "recorded": recorded}),
                 || {
+                    let mode = match mode {
+                        Mode::Observe => "observe",
+                        Mode::Enforce => "enforce",
+                    };
                     format!(
-                        "{gate} for {product} now runs in {mode:?} mode\n{}",
+                        "{gate} for {product} now runs in {mode} mode\n{}",
                         recorded_line(&recorded)
                     )
                 },

@@ -211,6 +211,32 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
                 format!("{}\n{}", crq_line(&crq), recorded_line(&recorded))
             })
         }
+        CrqCommand::Window { number, start, end } => {
+            let actor = ctx.authenticate()?.principal;
+            let number: CrqNumber = parse("CRQ number", number)?;
+            let rfc3339 = |what: &str, t: &str| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| {
+                        crate::exit::CliError::usage(anyhow::anyhow!(
+                            "{what}: {e}; use RFC 3339 like 2026-11-21T22:00:00Z"
+                        ))
+                    })
+            };
+            let window = asom_core::crq::ChangeWindow::new(
+                rfc3339("--start", start)?,
+                rfc3339("--end", end)?,
+            )
+            .map_err(|e| crate::exit::CliError::usage(anyhow::anyhow!(e)))?;
+            let recorded = gov.set_crq_window(&actor, &number, &window)?;
+            let crq = gov.crq(&number, None)?;
+            printer.either(&json!({"crq": crq, "recorded": recorded}), || {
+                format!(
+                    "{} window {start} .. {end}\n{}",
+                    crq_line(&crq),
+                    recorded_line(&recorded)
+                )
+            })
+        }
         CrqCommand::Approve(args) => decide(ctx, &gov, args, Decision::Approved, printer),
         CrqCommand::Reject(args) => decide(ctx, &gov, args, Decision::Rejected, printer),
         CrqCommand::Show { number } => {

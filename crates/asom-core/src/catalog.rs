@@ -18,6 +18,7 @@
 //! The typed ids ([`ControlId`], [`Category`], [`Gate`], [`ChangeType`]) parse
 //! with errors that list the valid values.
 
+pub use crate::names::UnknownName as UnknownValue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -139,70 +140,6 @@ impl From<ControlId> for String {
 // Closed name sets: Category, Gate, ChangeType, Proof
 // ---------------------------------------------------------------------------
 
-/// A name did not match any valid value; the message lists them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {given:?}: expected one of {valid}")]
-pub struct UnknownValue {
-    /// What was parsed (`test category`, `gate`, ...).
-    pub what: &'static str,
-    /// The text given (clipped).
-    pub given: String,
-    /// The valid values, comma separated.
-    pub valid: String,
-}
-
-/// Defines `ALL`, `as_str`, `Display`, `FromStr` (with `normalise`) and string serde.
-macro_rules! closed_names {
-    ($ty:ident, $what:literal, $normalise:expr, { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Every value, in order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            /// The canonical name.
-            #[must_use]
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $name),+
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownValue;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let normalise: fn(&str) -> String = $normalise;
-                let wanted = normalise(s.trim());
-                $ty::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| UnknownValue {
-                    what: $what,
-                    given: clip(s),
-                    valid: $ty::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
-                })
-            }
-        }
-
-        impl TryFrom<String> for $ty {
-            type Error = UnknownValue;
-
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                value.parse()
-            }
-        }
-
-        impl From<$ty> for String {
-            fn from(value: $ty) -> Self {
-                value.as_str().to_owned()
-            }
-        }
-    };
-}
-
 /// A test category of the taxonomy T1..T8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -225,7 +162,7 @@ pub enum Category {
     T8,
 }
 
-closed_names!(Category, "test category", str::to_ascii_uppercase, {
+crate::names::closed_names!(Category, "test category", str::to_ascii_uppercase, {
     T1 => "T1", T2 => "T2", T3 => "T3", T4 => "T4",
     T5 => "T5", T6 => "T6", T7 => "T7", T8 => "T8",
 });
@@ -244,7 +181,7 @@ pub enum Gate {
     G4,
 }
 
-closed_names!(Gate, "gate", str::to_ascii_uppercase, {
+crate::names::closed_names!(Gate, "gate", str::to_ascii_uppercase, {
     G1 => "G1", G2 => "G2", G3 => "G3", G4 => "G4",
 });
 
@@ -290,7 +227,7 @@ fn kebab(s: &str) -> String {
     s.to_ascii_lowercase().replace([' ', '_'], "-")
 }
 
-closed_names!(ChangeType, "change type", kebab, {
+crate::names::closed_names!(ChangeType, "change type", kebab, {
     NewPipeline => "new-pipeline",
     IncrementalChange => "incremental-change",
     AccessChange => "access-change",
@@ -313,7 +250,7 @@ pub enum Proof {
     Override,
 }
 
-closed_names!(Proof, "proof source", kebab, {
+crate::names::closed_names!(Proof, "proof source", kebab, {
     ChangeSystem => "change-system",
     Computed => "computed",
     Evidence => "evidence",

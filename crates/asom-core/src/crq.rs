@@ -30,6 +30,7 @@
 //! rejection makes the stage rejected. Separation of duties is not checked
 //! here: an author's approval is recorded and flagged by [`crate::sod`].
 
+pub use crate::names::UnknownName as UnknownCrqName;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -202,54 +203,6 @@ impl From<CrqNumber> for String {
     }
 }
 
-/// A name was not one of the valid values; the message lists them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {given:?}: expected one of {valid}")]
-pub struct UnknownCrqName {
-    /// What was parsed.
-    pub what: &'static str,
-    /// The text given (clipped).
-    pub given: String,
-    /// The valid values.
-    pub valid: String,
-}
-
-macro_rules! crq_names {
-    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Every value, in order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            /// The lowercase name.
-            #[must_use]
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $name),+
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownCrqName;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let wanted = s.trim().to_ascii_lowercase();
-                $ty::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| UnknownCrqName {
-                    what: $what,
-                    given: clip(s),
-                    valid: $ty::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
-                })
-            }
-        }
-    };
-}
-
 /// The CRQ type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -262,7 +215,7 @@ pub enum CrqType {
     Emergency,
 }
 
-crq_names!(CrqType, "CRQ type", {
+crate::names::closed_names!(CrqType, "CRQ type", str::to_ascii_lowercase, {
     Normal => "normal",
     Standard => "standard",
     Emergency => "emergency",
@@ -290,7 +243,7 @@ pub enum CrqState {
     Canceled,
 }
 
-crq_names!(CrqState, "CRQ state", {
+crate::names::closed_names!(CrqState, "CRQ state", str::to_ascii_lowercase, {
     New => "new",
     Assess => "assess",
     Authorize => "authorize",

@@ -14,6 +14,7 @@ pub mod dsse;
 pub mod evidence;
 pub mod identity;
 pub mod junit;
+pub mod names;
 pub mod principal;
 pub mod release;
 pub mod sod;

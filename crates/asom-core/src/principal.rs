@@ -35,6 +35,7 @@
 //! characters (32 random bytes the caller supplies); the store keeps only
 //! [`token_digest`] of them.
 
+pub use crate::names::UnknownName;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::marker::PhantomData;
@@ -195,60 +196,6 @@ impl AsRef<str> for Slug {
 // Kinds, roles, agent kinds
 // ---------------------------------------------------------------------------
 
-/// A name did not match any of the valid values; the message lists them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {given:?}: expected one of {valid}")]
-pub struct UnknownName {
-    /// What was being parsed (`role`, `principal kind`, ...).
-    pub what: &'static str,
-    /// The text given (clipped).
-    pub given: String,
-    /// The valid values, comma separated.
-    pub valid: String,
-}
-
-/// Defines a closed set of names with `ALL`, `as_str`, `Display` and `FromStr`
-/// (case-insensitive, `_` accepted for `-`).
-macro_rules! named_enum {
-    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            /// The canonical name used in JSON and on the command line.
-            #[must_use]
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $name),+
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownName;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-                $ty::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == wanted)
-                    .ok_or_else(|| UnknownName {
-                        what: $what,
-                        given: clip(s),
-                        valid: $ty::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
-                    })
-            }
-        }
-    };
-}
-
 /// What sort of principal acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -261,7 +208,7 @@ pub enum PrincipalKind {
     Machine,
 }
 
-named_enum!(PrincipalKind, "principal kind", {
+crate::names::closed_names!(PrincipalKind, "principal kind", |s| s.to_ascii_lowercase().replace('_', "-"), {
     Human => "human",
     Agent => "agent",
     Machine => "machine",
@@ -287,7 +234,7 @@ pub enum Role {
     Admin,
 }
 
-named_enum!(Role, "role", {
+crate::names::closed_names!(Role, "role", |s| s.to_ascii_lowercase().replace('_', "-"), {
     Developer => "developer",
     Qa => "qa",
     ReleaseApprover => "release-approver",
@@ -313,7 +260,7 @@ pub enum AgentKind {
     Scrum,
 }
 
-named_enum!(AgentKind, "agent kind", {
+crate::names::closed_names!(AgentKind, "agent kind", |s| s.to_ascii_lowercase().replace('_', "-"), {
     Ba => "ba",
     Dev => "dev",
     Qa => "qa",

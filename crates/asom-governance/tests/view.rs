@@ -47,6 +47,27 @@ fn world() -> World {
     World { _dir: dir, store }
 }
 
+/// An admin, the CI machine and the `sales` product.
+fn people_and_product(store: &SqliteStore, gov: &Governance<'_>) -> (Principal, Principal) {
+    let admin = Principal::human(slug("admin"), [Role::Admin]);
+    let ci = Principal::machine(slug("ci-bot"));
+    store.create_principal("default", &admin).unwrap();
+    gov.create_principal(&admin, &ci).unwrap();
+    gov.create_product(
+        &admin,
+        &Product {
+            slug: slug("sales"),
+            team: slug("data"),
+            classification: DataClassification::Confidential,
+            change_type: ChangeType::IncrementalChange,
+            applicability: ApplicabilityProfile::new(false),
+            display_name: None,
+        },
+    )
+    .unwrap();
+    (admin, ci)
+}
+
 fn sha(n: u8) -> String {
     format!("{n:02x}").repeat(20)
 }
@@ -93,22 +114,7 @@ type Expected = (Vec<Hash>, Vec<Hash>, Vec<Hash>);
 fn the_index_view_counts_exactly_what_the_record_view_counts_at_every_size() {
     let w = world();
     let gov = Governance::new(&w.store, "default");
-    let admin = Principal::human(slug("admin"), [Role::Admin]);
-    let ci = Principal::machine(slug("ci-bot"));
-    w.store.create_principal("default", &admin).unwrap();
-    gov.create_principal(&admin, &ci).unwrap();
-    gov.create_product(
-        &admin,
-        &Product {
-            slug: slug("sales"),
-            team: slug("data"),
-            classification: DataClassification::Confidential,
-            change_type: ChangeType::IncrementalChange,
-            applicability: ApplicabilityProfile::new(false),
-            display_name: None,
-        },
-    )
-    .unwrap();
+    let (admin, ci) = people_and_product(&w.store, &gov);
     for n in [1u8, 2, 3] {
         let change = Change::new(
             CommitSha::parse(&sha(n)).unwrap(),
@@ -307,22 +313,7 @@ fn decisions_are_recorded_and_replay_byte_identical_at_their_log_size() {
     use asom_governance::gates::{Gate, Mode};
     let w = world();
     let gov = Governance::new(&w.store, "default");
-    let admin = Principal::human(slug("admin"), [Role::Admin]);
-    let ci = Principal::machine(slug("ci-bot"));
-    w.store.create_principal("default", &admin).unwrap();
-    gov.create_principal(&admin, &ci).unwrap();
-    gov.create_product(
-        &admin,
-        &Product {
-            slug: slug("sales"),
-            team: slug("data"),
-            classification: DataClassification::Confidential,
-            change_type: ChangeType::IncrementalChange,
-            applicability: ApplicabilityProfile::new(false),
-            display_name: None,
-        },
-    )
-    .unwrap();
+    let (admin, ci) = people_and_product(&w.store, &gov);
     let commit = CommitSha::parse(&sha(1)).unwrap();
     let change = Change::new(
         commit.clone(),

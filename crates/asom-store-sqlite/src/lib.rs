@@ -110,6 +110,9 @@ fn open_connection(path: &Path) -> Result<Connection> {
         .map_err(backend)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(backend)?;
+    // Temporary files (sorts, the savepoint sub-journal) in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(backend)?;
     // Page cache per connection (64 MiB) and memory-mapped reads (up to 1 GiB of
     // the file): fixed bounds, whatever the log size.
     conn.pragma_update(None, "cache_size", -65_536)
@@ -476,6 +479,12 @@ impl Writer {
         let mut tenants: Vec<&str> = appends.iter().map(|a| a.tenant.as_str()).collect();
         tenants.sort_unstable();
         tenants.dedup();
+        // Savepoints isolate tenants from each other, but make SQLite copy
+        // every page the batch touches into a sub-journal: take them only
+        // when the batch mixes tenants. A one-tenant batch that fails rolls
+        // back whole, which fails only that tenant's callers anyway.
+        let isolate = tenants.len() > 1;
+        let mut roll_back = false;
         for slug in tenants {
             let mine: Vec<usize> = (0..appends.len())
                 .filter(|&i| appends[i].tenant == slug)
@@ -487,7 +496,7 @@ impl Writer {
                     },
                     Err(e) => e,
                 }),
-                Some(signer) => {
+                Some(signer) if isolate => {
                     tx.execute_batch("SAVEPOINT tenant_batch")
                         .map_err(backend)?;
                     let outcome = append_for_tenant(&tx, slug, signer, &now, appends, &mine);
@@ -497,6 +506,11 @@ impl Writer {
                         "ROLLBACK TO tenant_batch; RELEASE tenant_batch"
                     };
                     tx.execute_batch(end).map_err(backend)?;
+                    outcome
+                }
+                Some(signer) => {
+                    let outcome = append_for_tenant(&tx, slug, signer, &now, appends, &mine);
+                    roll_back = outcome.is_err();
                     outcome
                 }
             };
@@ -516,7 +530,11 @@ impl Writer {
                 }
             }
         }
-        tx.commit().map_err(backend)?;
+        if roll_back {
+            tx.rollback().map_err(backend)?;
+        } else {
+            tx.commit().map_err(backend)?;
+        }
         Ok(results
             .into_iter()
             .map(|r| r.expect("every append has a result"))

@@ -17,10 +17,11 @@
 //! checkpoint`) and the rows of the entries table are the same before and
 //! after.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use support::{Output, Run};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -29,81 +30,8 @@ use tempfile::TempDir;
 // Running the binary
 // ---------------------------------------------------------------------------
 
-/// What a finished `asom` process left behind.
-#[derive(Debug)]
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    /// The command line, for failure messages.
-    shown: String,
-}
-
+/// What only gate checks print.
 impl Output {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("{}: stdout is not JSON ({e}):\n{}", self.shown, self.stdout)
-        })
-    }
-
-    /// Asserts exit 0 and no error message.
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "{} should succeed\nstdout:\n{}\nstderr:\n{}",
-            self.shown, self.stdout, self.stderr
-        );
-        assert!(
-            !self.stderr.contains("error:"),
-            "{}: exit 0 but stderr holds an error:\n{}",
-            self.shown,
-            self.stderr
-        );
-        self
-    }
-
-    /// Asserts the exit code and that stderr holds an `error:` naming every fragment.
-    #[track_caller]
-    fn fails(self, code: i32, fragments: &[&str]) -> Self {
-        assert_eq!(
-            self.code, code,
-            "{} should exit {code}\nstdout:\n{}\nstderr:\n{}",
-            self.shown, self.stdout, self.stderr
-        );
-        self.names(fragments)
-    }
-
-    /// Asserts a non-zero exit and that stderr holds an `error:` naming every fragment.
-    #[track_caller]
-    fn refused(self, fragments: &[&str]) -> Self {
-        assert_ne!(
-            self.code, 0,
-            "{} should be refused\nstdout:\n{}\nstderr:\n{}",
-            self.shown, self.stdout, self.stderr
-        );
-        self.names(fragments)
-    }
-
-    #[track_caller]
-    fn names(self, fragments: &[&str]) -> Self {
-        assert!(
-            self.stderr.contains("error:"),
-            "{}: stderr should hold an `error:` message, got:\n{}",
-            self.shown,
-            self.stderr
-        );
-        for fragment in fragments {
-            assert!(
-                self.stderr.contains(fragment),
-                "{}: stderr should mention {fragment:?}, got:\n{}",
-                self.shown,
-                self.stderr
-            );
-        }
-        self
-    }
-
     /// The decision of a `gate check --format json|--stable-json`.
     fn decision(&self) -> Value {
         let doc = self.json();
@@ -120,58 +48,6 @@ impl Output {
         self.json()["recorded"]["index"]
             .as_u64()
             .unwrap_or_else(|| panic!("{}: no recorded.index in {}", self.shown, self.stdout))
-    }
-}
-
-/// A command line for the `asom` binary, with a clean environment.
-struct Run {
-    cmd: Command,
-    shown: Vec<String>,
-}
-
-impl Run {
-    fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
-        self.shown.push(arg.as_ref().to_string_lossy().into_owned());
-        self.cmd.arg(arg);
-        self
-    }
-
-    fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Self {
-        for a in args {
-            self = self.arg(a);
-        }
-        self
-    }
-
-    fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
-        self.cmd.env(name, value);
-        self
-    }
-
-    /// Runs to completion. Fails the test on a panic or a signal, whatever the exit code.
-    fn run(mut self) -> Output {
-        let shown = self.shown.join(" ");
-        let out = self
-            .cmd
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("running {shown}: {e}"));
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!stderr.contains("panicked"), "{shown} panicked:\n{stderr}");
-        assert!(
-            !stderr.contains("RUST_BACKTRACE"),
-            "{shown} panicked:\n{stderr}"
-        );
-        let code = out
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("{shown} was killed by a signal: {:?}", out.status));
-        Output {
-            code,
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr,
-            shown,
-        }
     }
 }
 
@@ -280,20 +156,7 @@ impl World {
 
     /// `asom --dir <store> …` without a token, in a directory without `.asom`.
     fn asom(&self) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_asom"));
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            if name.starts_with("ASOM_") || name == "COLUMNS" || name == "NO_COLOR" {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.current_dir(self.tmp.path());
-        Run {
-            cmd,
-            shown: vec!["asom".into()],
-        }
-        .arg("--dir")
-        .arg(&self.dir)
+        support::asom(self.tmp.path(), &self.dir)
     }
 
     /// `asom --dir <store> …` acting as `who` (a principal, or `admin`).

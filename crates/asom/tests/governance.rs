@@ -16,10 +16,12 @@
 //! Statement v1, test-result predicate v0.1) with a key from a fixed seed;
 //! JUnit reports are files under `tests/data/governance/`.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use support::{Output, Run};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -31,112 +33,6 @@ use tempfile::TempDir;
 // ---------------------------------------------------------------------------
 // Running the binary
 // ---------------------------------------------------------------------------
-
-/// What a finished `asom` process left behind.
-#[derive(Debug)]
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    /// The command line, for failure messages.
-    shown: String,
-}
-
-impl Output {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("{}: stdout is not JSON ({e}):\n{}", self.shown, self.stdout)
-        })
-    }
-
-    /// Asserts exit 0.
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "{} should succeed\nstdout:\n{}\nstderr:\n{}",
-            self.shown, self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Asserts the exit code and that stderr names every fragment.
-    #[track_caller]
-    fn fails(self, code: i32, fragments: &[&str]) -> Self {
-        assert_eq!(
-            self.code, code,
-            "{} should exit {code}\nstdout:\n{}\nstderr:\n{}",
-            self.shown, self.stdout, self.stderr
-        );
-        assert!(
-            self.stderr.contains("error: "),
-            "{}: stderr should hold an `error:` message, got:\n{}",
-            self.shown,
-            self.stderr
-        );
-        for fragment in fragments {
-            assert!(
-                self.stderr.contains(fragment),
-                "{}: stderr should mention {fragment:?}, got:\n{}",
-                self.shown,
-                self.stderr
-            );
-        }
-        self
-    }
-}
-
-/// A command line for the `asom` binary, with a clean environment.
-struct Run {
-    cmd: Command,
-    shown: Vec<String>,
-}
-
-impl Run {
-    fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
-        self.shown.push(arg.as_ref().to_string_lossy().into_owned());
-        self.cmd.arg(arg);
-        self
-    }
-
-    fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Self {
-        for a in args {
-            self = self.arg(a);
-        }
-        self
-    }
-
-    fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
-        self.cmd.env(name, value);
-        self
-    }
-
-    /// Runs to completion. Fails the test on a panic or a signal, whatever the exit code.
-    fn run(mut self) -> Output {
-        let shown = self.shown.join(" ");
-        let out = self
-            .cmd
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("running {shown}: {e}"));
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!stderr.contains("panicked"), "{shown} panicked:\n{stderr}");
-        assert!(
-            !stderr.contains("RUST_BACKTRACE"),
-            "{shown} panicked:\n{stderr}"
-        );
-        let code = out
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("{shown} was killed by a signal: {:?}", out.status));
-        Output {
-            code,
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr,
-            shown,
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // A governed product, its people and machines
@@ -233,20 +129,7 @@ impl World {
 
     /// `asom --dir <store> …` without a token, in a directory without `.asom`.
     fn asom(&self) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_asom"));
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            if name.starts_with("ASOM_") || name == "COLUMNS" || name == "NO_COLOR" {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.current_dir(self.tmp.path());
-        Run {
-            cmd,
-            shown: vec!["asom".into()],
-        }
-        .arg("--dir")
-        .arg(&self.dir)
+        support::asom(self.tmp.path(), &self.dir)
     }
 
     /// `asom --dir <store> …` acting as `who` (a principal, or `admin`).

@@ -23,7 +23,9 @@
 //! | create and scope releases, create CRQs | machines, humans with `developer`, `release-approver`, `change-manager` or `admin` |
 //! | transition CRQs | humans with `change-manager`, `release-approver` or `admin` |
 //! | approve or reject a CRQ for QA / PROD | humans with `release-approver` or `change-manager` |
+//! | record a story's acceptance criteria | machines (the planning-system connector), humans with `developer`, `release-approver`, `change-manager` or `admin` |
 //! | verify evidence, grant an N/A | humans with `governance` |
+//! | request an N/A | humans with `developer`, `release-approver`, `change-manager`, `governance` or `admin` |
 //! | request an emergency override | humans with `developer`, `release-approver` or `change-manager` |
 //! | approve an emergency override | humans with `emergency-approver` |
 //!
@@ -577,6 +579,11 @@ pub enum Action {
     Deploy,
     /// Verify evidence as governance (the G4 governance verification).
     VerifyEvidence,
+    /// Record a story and its acceptance criteria (the built-in planning
+    /// system; a Jira connector records the same).
+    RecordStory,
+    /// Request a control exception (N/A) for a release.
+    RequestException,
     /// Grant a control exception (N/A) for a release.
     GrantException,
     /// Request a C-11 emergency override.
@@ -607,7 +614,7 @@ const fn rule(machines: bool, human_roles: &'static [Role]) -> Rule {
 
 impl Action {
     /// Every action, with both approval stages.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::AppendLedger,
         Action::RecordEvidence,
         Action::RecordChange,
@@ -621,6 +628,8 @@ impl Action {
         Action::Promote,
         Action::Deploy,
         Action::VerifyEvidence,
+        Action::RecordStory,
+        Action::RequestException,
         Action::GrantException,
         Action::RequestOverride,
         Action::ApproveOverride,
@@ -647,12 +656,16 @@ impl Action {
             Action::RecordEvidence | Action::Promote | Action::Deploy => rule(true, &[]),
             Action::RecordChange => rule(true, &[Developer, Admin]),
             Action::ManageProducts | Action::ManagePrincipals => rule(false, &[Admin]),
-            Action::ManageReleases | Action::CreateCrq => {
+            Action::ManageReleases | Action::CreateCrq | Action::RecordStory => {
                 rule(true, &[Developer, ReleaseApprover, ChangeManager, Admin])
             }
             Action::TransitionCrq => rule(false, &[ChangeManager, ReleaseApprover, Admin]),
             Action::Approve(_) => rule(false, &[ReleaseApprover, ChangeManager]),
             Action::VerifyEvidence | Action::GrantException => rule(false, &[Governance]),
+            Action::RequestException => rule(
+                false,
+                &[Developer, ReleaseApprover, ChangeManager, Governance, Admin],
+            ),
             Action::RequestOverride => rule(false, &[Developer, ReleaseApprover, ChangeManager]),
             Action::ApproveOverride => rule(false, &[EmergencyApprover]),
         }
@@ -687,6 +700,8 @@ impl Action {
             Action::Promote => "promote",
             Action::Deploy => "deploy",
             Action::VerifyEvidence => "verify-evidence",
+            Action::RecordStory => "record-story",
+            Action::RequestException => "request-exception",
             Action::GrantException => "grant-exception",
             Action::RequestOverride => "request-override",
             Action::ApproveOverride => "approve-override",
@@ -711,6 +726,8 @@ impl Action {
             Action::Promote => "promote releases",
             Action::Deploy => "deploy",
             Action::VerifyEvidence => "verify evidence",
+            Action::RecordStory => "record stories and their acceptance criteria",
+            Action::RequestException => "request control exceptions (N/A)",
             Action::GrantException => "grant control exceptions (N/A)",
             Action::RequestOverride => "request emergency overrides",
             Action::ApproveOverride => "approve emergency overrides",

@@ -104,6 +104,7 @@ fn machines_hold_exactly_the_machine_actions() {
         Action::RecordChange,
         Action::ManageReleases,
         Action::CreateCrq,
+        Action::RecordStory,
         Action::Promote,
         Action::Deploy,
         Action::ReadAll,

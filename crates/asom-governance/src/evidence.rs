@@ -58,6 +58,12 @@ impl Governance<'_> {
             format!("commit:{}", evidence.commit_sha()),
             summary_key(evidence),
         ];
+        if is_prod(evidence.environment().as_str()) {
+            keys.push(format!(
+                "{PROD_SUMMARY}{}",
+                &summary_key(evidence)[SUMMARY.len()..]
+            ));
+        }
         if let Some(release) = evidence.release() {
             let id = ReleaseId::parse(release.as_str())
                 .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
@@ -194,6 +200,16 @@ impl Governance<'_> {
 /// Prefix of the evidence summary keys.
 const SUMMARY: &str = "ev:";
 
+/// Prefix of the same summary for evidence produced in PROD (`prod` or
+/// `production`), so G4 can ask for controls proven *for PROD* (C-05).
+const PROD_SUMMARY: &str = "ev-prod:";
+
+/// Whether an environment name means production.
+#[must_use]
+pub fn is_prod(environment: &str) -> bool {
+    environment.eq_ignore_ascii_case("prod") || environment.eq_ignore_ascii_case("production")
+}
+
 /// The key that summarises an evidence record for the gates' compact view:
 /// `ev:<commit>:<control>:<category|->:<status>:<crq|->:<source type>:<release|->`.
 /// No part but the last can hold a `:`, and the release comes last, so the
@@ -264,6 +280,9 @@ pub struct EvidenceView {
     pub not_counted: u64,
     /// A counted, passing QA execution report (source type `qa-execution-report`) exists.
     pub qa_report: bool,
+    /// Per control, the counted evidence produced in PROD (only controls
+    /// that have some).
+    pub prod_controls: BTreeMap<String, Outcomes>,
 }
 
 impl Governance<'_> {
@@ -304,54 +323,65 @@ impl Governance<'_> {
             out.controls
                 .insert(control.id.to_string(), Outcomes::default());
         }
-        for commit in commits {
-            let prefix = format!("{SUMMARY}{}:", commit.as_str());
-            for (key, index, entry_id) in
-                self.store
-                    .keyed_with_prefix(&self.tenant, &prefix, before)?
-            {
-                let mut parts = key[prefix.len()..].splitn(6, ':');
-                let (
-                    Some(control),
-                    Some(category),
-                    Some(status),
-                    Some(named_crq),
-                    Some(source_type),
-                    Some(named_release),
-                ) = (
-                    parts.next(),
-                    parts.next(),
-                    parts.next(),
-                    parts.next(),
-                    parts.next(),
-                    parts.next(),
-                )
-                else {
-                    return Err(asom_store::StoreError::Corrupt(format!(
-                        "evidence summary key {key:?} of entry {index}"
-                    ))
-                    .into());
-                };
-                let counts = (named_release == "-" || named_release == release)
-                    && match (named_crq, &crq) {
-                        ("-", _) => true,
-                        (named, Some(ours)) => named == ours,
-                        (_, None) => false,
+        for (summary, prod) in [(SUMMARY, false), (PROD_SUMMARY, true)] {
+            for commit in commits {
+                let prefix = format!("{summary}{}:", commit.as_str());
+                for (key, index, entry_id) in
+                    self.store
+                        .keyed_with_prefix(&self.tenant, &prefix, before)?
+                {
+                    let mut parts = key[prefix.len()..].splitn(6, ':');
+                    let (
+                        Some(control),
+                        Some(category),
+                        Some(status),
+                        Some(named_crq),
+                        Some(source_type),
+                        Some(named_release),
+                    ) = (
+                        parts.next(),
+                        parts.next(),
+                        parts.next(),
+                        parts.next(),
+                        parts.next(),
+                        parts.next(),
+                    )
+                    else {
+                        return Err(asom_store::StoreError::Corrupt(format!(
+                            "evidence summary key {key:?} of entry {index}"
+                        ))
+                        .into());
                     };
-                if !counts {
-                    out.not_counted += 1;
-                    continue;
-                }
-                out.qa_report |= source_type == QA_REPORT && status == "pass";
-                out.controls
-                    .entry(control.to_owned())
-                    .or_default()
-                    .add(status, index, entry_id);
-                if category != "-" {
-                    out.categories
-                        .entry(category.to_owned())
+                    let counts = (named_release == "-" || named_release == release)
+                        && match (named_crq, &crq) {
+                            ("-", _) => true,
+                            (named, Some(ours)) => named == ours,
+                            (_, None) => false,
+                        };
+                    if prod {
+                        if counts {
+                            out.prod_controls
+                                .entry(control.to_owned())
+                                .or_default()
+                                .add(status, index, entry_id);
+                        }
+                        continue;
+                    }
+                    if !counts {
+                        out.not_counted += 1;
+                        continue;
+                    }
+                    out.qa_report |= source_type == QA_REPORT && status == "pass";
+                    out.controls
+                        .entry(control.to_owned())
                         .or_default()
                         .add(status, index, entry_id);
+                    if category != "-" {
+                        out.categories
+                            .entry(category.to_owned())
+                            .or_default()
+                            .add(status, index, entry_id);
+                    }
                 }
             }
         }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::waivers::{OVERRIDES_PER_QUARTER_BEFORE_REVIEW, short};
 use crate::{
     Governance, GovernanceError, Recorded, Result, authorize, content_field, principals::rfc3339,
 };
@@ -51,6 +52,23 @@ impl Gate {
             Self::G4 => Some(Stage::Prod),
             Self::G1 | Self::G2 => None,
         }
+    }
+
+    /// The catalog's name for the same gate.
+    #[must_use]
+    pub fn to_core(self) -> asom_core::catalog::Gate {
+        match self {
+            Self::G1 => asom_core::catalog::Gate::G1,
+            Self::G2 => asom_core::catalog::Gate::G2,
+            Self::G3 => asom_core::catalog::Gate::G3,
+            Self::G4 => asom_core::catalog::Gate::G4,
+        }
+    }
+
+    /// What the gate guards, in words.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        self.to_core().title()
     }
 }
 
@@ -134,6 +152,13 @@ pub trait GatePolicy {
     fn pack(&self) -> PackRef;
     /// Evaluates an input document into violations (empty: pass).
     fn evaluate(&self, input: &Value) -> std::result::Result<Vec<Violation>, String>;
+    /// Whether the input's active emergency overrides cover every violation,
+    /// so the result is `override` rather than `block`. The default, for
+    /// policies that know no overrides, is no.
+    fn override_covers(&self, input: &Value, violations: &[Violation]) -> bool {
+        let _ = (input, violations);
+        false
+    }
 }
 
 /// A recorded gate decision (the content of a `decision` entry).
@@ -162,8 +187,29 @@ pub struct Decision {
     pub log_root: Hash,
     /// Who asked.
     pub asked_by: String,
+    /// The deployer, when the decision was made for `asom promote` (its
+    /// separation of duties includes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer: Option<String>,
     /// When (also the time the input was evaluated at).
     pub at: String,
+    /// What a reader must see whatever the result: open overrides with their
+    /// deadlines, N/A exceptions in use, an override review flag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+}
+
+/// Everything a decision is a function of, besides the ledger and the policy.
+struct Asked<'a> {
+    gate: Gate,
+    id: &'a ReleaseId,
+    commit: Option<&'a CommitSha>,
+    mode: Mode,
+    at: OffsetDateTime,
+    size: u64,
+    root: Hash,
+    by: &'a str,
+    deployer: Option<&'a str>,
 }
 
 /// What a replay found.
@@ -189,7 +235,9 @@ impl Governance<'_> {
         commit: Option<&CommitSha>,
         at: OffsetDateTime,
         before: u64,
+        deployer: Option<&str>,
     ) -> Result<Value> {
+        let size = before;
         let before = Some(before);
         let view = self.release(id, before)?;
         let product = self.product(id.product().as_str(), before)?;
@@ -215,11 +263,11 @@ impl Governance<'_> {
         });
         let sod = match gate.stage() {
             Some(stage) => {
-                let report = self.sod_report(id, stage, before)?;
+                let report = self.sod_report_for(id, stage, before, deployer)?;
                 json!({
                     "holds": report.holds(),
                     "violations": report.violations.iter().map(|v| json!({
-                        "rule": v.rule(), "message": v.to_string(),
+                        "rule": v.rule(), "message": v.message(),
                         "identities": v.identities(), "remediation": v.remediation(),
                     })).collect::<Vec<_>>(),
                 })
@@ -234,7 +282,16 @@ impl Governance<'_> {
                     .iter()
                     .map(asom_core::release::JiraKey::as_str)
                     .collect();
-                json!({"commit": sha.as_str(), "jira_keys": keys, "jira_with_acceptance_criteria": []})
+                let mut with_criteria = Vec::new();
+                for k in &keys {
+                    if self
+                        .story(k, before)?
+                        .is_some_and(|s| !s.acceptance_criteria.is_empty())
+                    {
+                        with_criteria.push(*k);
+                    }
+                }
+                json!({"commit": sha.as_str(), "jira_keys": keys, "jira_with_acceptance_criteria": with_criteria})
             }
             (Gate::G1, None) => {
                 return Err(GovernanceError::Invalid(
@@ -264,9 +321,13 @@ impl Governance<'_> {
                 "excluded_controls": product.applicability.exclusions().keys().collect::<Vec<_>>(),
             },
             "change": change,
-            "evidence": {"categories": evidence.categories, "controls": evidence.controls},
-            "exceptions": {},
-            "overrides": [],
+            "evidence": {
+                "categories": evidence.categories,
+                "controls": evidence.controls,
+                "prod_controls": evidence.prod_controls,
+            },
+            "exceptions": self.exception_input(id, size)?,
+            "overrides": self.override_input(id, at, size)?,
             "crq": crq,
             "sod": sod,
             "qa_report": qa_report,
@@ -289,18 +350,36 @@ impl Governance<'_> {
         policy: &dyn GatePolicy,
     ) -> Result<(Decision, Recorded)> {
         authorize(actor, Action::ReadAll)?;
+        self.record_decision(actor, gate, id, commit, mode, policy, None)
+    }
+
+    /// Decides and records; `deployer` when deciding for a promotion.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record_decision(
+        &self,
+        actor: &Principal,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+        mode: Mode,
+        policy: &dyn GatePolicy,
+        deployer: Option<&str>,
+    ) -> Result<(Decision, Recorded)> {
         let checkpoint = self.store.latest_checkpoint(&self.tenant)?;
         let at = self.now();
         let decision = self.decide(
-            gate,
-            id,
-            commit,
-            mode,
+            &Asked {
+                gate,
+                id,
+                commit,
+                mode,
+                at,
+                size: checkpoint.size,
+                root: checkpoint.root,
+                by: actor.slug().as_str(),
+                deployer,
+            },
             policy,
-            at,
-            checkpoint.size,
-            checkpoint.root,
-            actor.slug().as_str(),
         )?;
         let content =
             serde_json::to_value(&decision).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
@@ -318,20 +397,19 @@ impl Governance<'_> {
         Ok((decision, recorded))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &self,
-        gate: Gate,
-        id: &ReleaseId,
-        commit: Option<&CommitSha>,
-        mode: Mode,
-        policy: &dyn GatePolicy,
-        at: OffsetDateTime,
-        size: u64,
-        root: Hash,
-        asked_by: &str,
-    ) -> Result<Decision> {
-        let input = self.gate_input(gate, id, commit, at, size)?;
+    fn decide(&self, asked: &Asked<'_>, policy: &dyn GatePolicy) -> Result<Decision> {
+        let &Asked {
+            gate,
+            id,
+            commit,
+            mode,
+            at,
+            size,
+            root,
+            by,
+            deployer,
+        } = asked;
+        let input = self.gate_input(gate, id, commit, at, size, deployer)?;
         let bytes =
             jcs::canonicalize(&input).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
         let mut violations = policy.evaluate(&input).map_err(|e| {
@@ -339,17 +417,24 @@ impl Governance<'_> {
         })?;
         // Separation of duties is Rust's, whatever the pack says.
         if let Some(stage) = gate.stage() {
-            for v in &self.sod_report(id, stage, Some(size))?.violations {
+            for v in &self
+                .sod_report_for(id, stage, Some(size), deployer)?
+                .violations
+            {
                 let violation = Violation {
                     control: "C-02".into(),
                     gate: gate.to_string(),
-                    reason: v.to_string(),
+                    reason: format!(
+                        "separation of duties broken ({}): {}",
+                        v.rule(),
+                        v.message()
+                    ),
                     remediation: v.remediation(),
                     entries: Vec::new(),
                 };
                 // A pack may report the same violation in its own words (it gets
                 // them in its input); keep its version then, add Rust's otherwise.
-                let message = v.to_string();
+                let message = v.message();
                 if !violations
                     .iter()
                     .any(|x| x.control == "C-02" && x.reason.contains(&message))
@@ -362,9 +447,11 @@ impl Governance<'_> {
         violations.dedup();
         let result = match (violations.is_empty(), mode) {
             (true, _) => "pass",
+            (false, _) if policy.override_covers(&input, &violations) => "override",
             (false, Mode::Enforce) => "block",
             (false, Mode::Observe) => "would-block",
         };
+        let notices = self.notices(id, &input, at, size)?;
         Ok(Decision {
             gate,
             release: id.to_string(),
@@ -376,9 +463,65 @@ impl Governance<'_> {
             input_digest: Hash::of(&bytes),
             log_size: size,
             log_root: root,
-            asked_by: asked_by.to_owned(),
+            asked_by: by.to_owned(),
+            deployer: deployer.map(str::to_owned),
             at: rfc3339(at),
+            notices,
         })
+    }
+
+    /// The notices of a decision: open overrides of the release, N/A
+    /// exceptions the input uses, and the team's override review flag.
+    fn notices(
+        &self,
+        id: &ReleaseId,
+        input: &Value,
+        at: OffsetDateTime,
+        size: u64,
+    ) -> Result<Vec<String>> {
+        let mut notices = Vec::new();
+        let overrides = self.overrides(Some(id), Some(size))?;
+        for o in overrides.iter().filter(|o| o.remediated_by.is_none()) {
+            let status = o.status(at);
+            notices.push(match status {
+                "pending" => format!(
+                    "override {} of {} (deferring {}) is requested and waits for an emergency approver: asom override approve {}",
+                    short(&o.id), o.gate, o.deferred.join(", "), short(&o.id)
+                ),
+                "expired" => format!(
+                    "override {} of {} (deferring {}) passed its remediation deadline {}: record the deferred evidence, then asom override remediate {}",
+                    short(&o.id), o.gate, o.deferred.join(", "), o.deadline, short(&o.id)
+                ),
+                _ => format!(
+                    "override {} of {} is open: {} deferred until {} (compensating: {}); record the evidence, then asom override remediate {}",
+                    short(&o.id), o.gate, o.deferred.join(", "), o.deadline, o.compensating.join("; "), short(&o.id)
+                ),
+            });
+        }
+        if let Some(map) = input.get("exceptions").and_then(Value::as_object) {
+            for (control, e) in map {
+                notices.push(format!(
+                    "{control} is N/A for this release (exception {}, approved by {}): {}",
+                    short(e["entry"].as_str().unwrap_or_default()),
+                    e["approved_by"].as_str().unwrap_or_default(),
+                    e["justification"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+        if !overrides.is_empty() {
+            let team = self
+                .product(id.product().as_str(), Some(size))?
+                .team
+                .to_string();
+            let q = self.quarter_count(&team, at, Some(size))?;
+            if q.review {
+                notices.push(format!(
+                    "review flag: team {} has {} approved emergency overrides in {} (more than {OVERRIDES_PER_QUARTER_BEFORE_REVIEW}): governance reviews why emergencies are becoming the norm",
+                    q.team, q.count, q.quarter
+                ));
+            }
+        }
+        Ok(notices)
     }
 
     /// The latest decision of `gate` for a release, as of `before`.
@@ -434,15 +577,18 @@ impl Governance<'_> {
             .checkpoint_at(&self.tenant, recorded.log_size)
             .map_or(recorded.log_root, |c| c.root);
         let recomputed = self.decide(
-            recorded.gate,
-            &id,
-            commit.as_ref(),
-            recorded.mode,
+            &Asked {
+                gate: recorded.gate,
+                id: &id,
+                commit: commit.as_ref(),
+                mode: recorded.mode,
+                at,
+                size: recorded.log_size,
+                root,
+                by: &recorded.asked_by,
+                deployer: recorded.deployer.as_deref(),
+            },
             policy,
-            at,
-            recorded.log_size,
-            root,
-            &recorded.asked_by,
         )?;
         let a =
             serde_json::to_value(&recorded).map_err(|e| GovernanceError::Invalid(e.to_string()))?;

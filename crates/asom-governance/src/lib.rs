@@ -28,6 +28,12 @@
 //! | `release` | `{action, release}` | `release:<id>`, `releases` |
 //! | `crq` | `{action, crq, …}` | `crq:<number>`, `crq-of:<release>`, `release:<id>`, `crqs` |
 //! | `evidence` | the evidence record | `evidence`, `commit:<sha>`, `evidence-of:<release>`, `ev:<summary>` |
+//! | `verification` | `{release, crq, verified_at_log_size, note}` | `verification-of:<release>` |
+//! | `story` | see [`stories`] | `story:<KEY>`, `stories` |
+//! | `decision` | a [`gates::Decision`] | `decision:<release>:<gate>`, `decisions-of:<release>`, `decisions` |
+//! | `gate-mode` | `{product, gate, mode}` | `gate-mode:<product>:<gate>`, `gate-modes` |
+//! | `override`, `exception` | see [`waivers`] | `override:<id>`, `overrides-of:<release>`, … |
+//! | `promotion` | see [`promotions`] | `promotion:<release>:<env>`, `promotions-of:<release>`, `promotions` |
 
 use std::sync::Arc;
 
@@ -40,7 +46,10 @@ pub mod evidence;
 pub mod gates;
 pub mod principals;
 pub mod products;
+pub mod promotions;
 pub mod releases;
+pub mod stories;
+pub mod waivers;
 
 /// Why a governance command did not happen.
 #[derive(Debug, thiserror::Error)]

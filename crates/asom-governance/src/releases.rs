@@ -3,13 +3,16 @@
 
 use std::collections::BTreeSet;
 
+use asom_core::catalog::ControlId;
 use asom_core::crq::{
     ChangeSystem, ChangeSystemError, ChangeWindow, Crq, CrqNumber, CrqSnapshot, CrqState, CrqType,
     Decision, Stage,
 };
 use asom_core::principal::{Action, Principal, PrincipalKind};
 use asom_core::release::{Change, CommitSha, JiraKey, Release, ReleaseId};
-use asom_core::sod::{self, Actor, EvidenceFact, Quorum, ReleaseFacts, SodReport};
+use asom_core::sod::{
+    self, Actor, EvidenceFact, ExceptionFact, OverrideFact, Quorum, ReleaseFacts, SodReport,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -288,6 +291,19 @@ impl Governance<'_> {
         stage: Stage,
         before: Option<u64>,
     ) -> Result<SodReport> {
+        self.sod_report_for(id, stage, before, None)
+    }
+
+    /// [`Governance::sod_report`] with everyone who deployed the release and,
+    /// when promoting, the `deployer` about to, and the people who granted
+    /// its N/As and requested or approved its overrides.
+    pub fn sod_report_for(
+        &self,
+        id: &ReleaseId,
+        stage: Stage,
+        before: Option<u64>,
+        deployer: Option<&str>,
+    ) -> Result<SodReport> {
         let view = self.release(id, before)?;
         let directory = self.directory(before)?;
         let mut facts = ReleaseFacts::default();
@@ -313,6 +329,41 @@ impl Governance<'_> {
                     kind: self.kind_of(&item.recorded_by),
                     identity: item.recorded_by.clone(),
                 },
+            });
+        }
+        let mut deployers: BTreeSet<String> = self
+            .promotions(id, before)?
+            .into_iter()
+            .map(|p| p.deployer)
+            .collect();
+        deployers.extend(deployer.map(str::to_owned));
+        for d in deployers {
+            facts.deployers.push(Actor {
+                kind: self.kind_of(&d),
+                identity: d,
+            });
+        }
+        for e in self.exceptions(Some(id), before)? {
+            if let (Some(by), Ok(control)) = (e.approved_by, ControlId::parse(&e.control)) {
+                facts.exceptions.push(ExceptionFact {
+                    control,
+                    granted_by: Actor {
+                        kind: self.kind_of(&by),
+                        identity: by,
+                    },
+                });
+            }
+        }
+        for o in self.overrides(Some(id), before)? {
+            facts.overrides.push(OverrideFact {
+                requested_by: Actor {
+                    kind: self.kind_of(&o.requested_by),
+                    identity: o.requested_by,
+                },
+                approved_by: o.approved_by.map(|a| Actor {
+                    kind: self.kind_of(&a),
+                    identity: a,
+                }),
             });
         }
         Ok(sod::check(&facts, &directory, stage, Quorum::ONE))

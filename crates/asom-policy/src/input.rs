@@ -11,10 +11,12 @@
 //!   "change": {"commit": "<sha>", "jira_keys": ["SALES-1"], "jira_with_acceptance_criteria": ["SALES-1"]},
 //!   "evidence": {
 //!     "categories": {"T1": {"passing": ["<id>"], "failing": [], "info": [], "latest": "pass"}, "...": {}},
-//!     "controls":   {"C-06": {"passing": ["<id>"], "failing": ["<id>"], "info": [], "latest": "pass"}, "...": {}}
+//!     "controls":   {"C-06": {"passing": ["<id>"], "failing": ["<id>"], "info": [], "latest": "pass"}, "...": {}},
+//!     "prod_controls": {"C-05": {"passing": ["<id>"], "failing": [], "info": [], "latest": "pass"}}
 //!   },
-//!   "exceptions": {"C-05": {"approved_by": "gina", "entry": "<id>"}},
-//!   "overrides": [{"gate": "G3", "controls": ["C-05"], "entry": "<id>", "expired": false}],
+//!   "exceptions": {"C-09": {"approved_by": "gina", "entry": "<id>", "justification": "..."}},
+//!   "overrides": [{"gate": "G3", "controls": ["C-05"], "entry": "<id>", "crq": "CRQ0000001",
+//!                  "deadline": "2026-11-27T10:00:00.000Z", "expired": false}],
 //!   "crq": {"number": "CRQ0000001", "type": "normal", "state": "scheduled", "shared": false,
 //!           "approval": {"qa": "approved", "prod": "pending"}, "window_open": true},
 //!   "sod": {"holds": false, "violations": [{"rule": "author-approves", "message": "...",
@@ -38,6 +40,12 @@
 //!   `latest: "info"` is accepted but proves nothing (the default pack treats
 //!   it as "no passing result"), so a view builder should let only `pass` and
 //!   `fail` entries decide `latest`.
+//! - `evidence.prod_controls` is the same view per control, over evidence
+//!   produced in the `prod` (or `production`) environment only; G4 asks it
+//!   for the controls that must be proven for PROD (C-05).
+//! - `exceptions` are approved N/As by control; `overrides` are approved,
+//!   unremediated C-11 overrides of the release, `expired` at the decision
+//!   time once past their deadline.
 //! - `exceptions` are approved N/As; `overrides` are C-11 overrides with
 //!   `expired` true once the remediation deadline passed unremediated.
 //! - `crq.approval.qa|prod` is `approved`, `pending` or `rejected`;

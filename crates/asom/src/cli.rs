@@ -60,6 +60,8 @@ pub enum Format {
     Text,
     /// For programs.
     Json,
+    /// For pull-request comments and wikis (gate decisions and promotions).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +98,155 @@ pub enum Command {
     /// Gates G1-G4: check a release, replay a decision, set a gate's mode.
     #[command(subcommand)]
     Gate(GateCommand),
+    /// Stories and their acceptance criteria (the built-in planning system; G1 reads them).
+    #[command(subcommand)]
+    Story(StoryCommand),
+    /// C-11 emergency overrides of G3 and G4.
+    #[command(subcommand)]
+    Override(OverrideCommand),
+    /// N/A exceptions: a control marked not applicable for one release.
+    #[command(subcommand)]
+    Exception(ExceptionCommand),
+    /// Promote a release to QA or PROD as the deploying machine (exit 1 when its gate blocks).
+    ///
+    /// Decides G3 (QA) or G4 (PROD) afresh, with the deployer in the
+    /// separation-of-duties check, and records the promotion only on a pass or
+    /// an active emergency override in enforce mode. Exit 0: promoted; 1: the
+    /// gate blocks; 2: usage or input error.
+    Promote(PromoteArgs),
+    /// Run the worked example end to end on a fresh store, explaining each step.
+    ///
+    /// G1 and G2 pass, G3 blocks and then passes after remediation, G4 passes,
+    /// the release reaches PROD, and every decision replays.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoryCommand {
+    /// Record a story's summary and acceptance criteria (humans with a
+    /// delivery role, or the planning-system connector; never an agent).
+    Record {
+        /// The Jira key, e.g. SALES-101.
+        key: String,
+        /// The story's summary.
+        #[arg(long)]
+        summary: String,
+        /// The epic it belongs to.
+        #[arg(long)]
+        epic: Option<String>,
+        /// One acceptance criterion (repeat for each).
+        #[arg(long = "acceptance-criterion", value_name = "TEXT")]
+        criteria: Vec<String>,
+    },
+    /// Show a story.
+    Show {
+        /// The Jira key.
+        key: String,
+    },
+    /// List the stories.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Request an emergency override of G3 or G4 (G1 and G2 can never be overridden).
+    Request {
+        /// The release.
+        #[arg(long)]
+        release: String,
+        /// G3 or G4.
+        #[arg(long)]
+        gate: String,
+        /// The release's emergency CRQ.
+        #[arg(long)]
+        crq: String,
+        /// Why the release cannot wait for its evidence.
+        #[arg(long)]
+        justification: String,
+        /// A control whose evidence is deferred (repeat or comma-separate).
+        #[arg(
+            long = "defer",
+            value_name = "CONTROL",
+            value_delimiter = ',',
+            required = true
+        )]
+        deferred: Vec<String>,
+        /// A compensating control in force meanwhile (repeat for each).
+        #[arg(long, value_name = "TEXT", required = true)]
+        compensating: Vec<String>,
+        /// The remediation deadline, RFC 3339 or YYYY-MM-DD (end of that day,
+        /// UTC). Default: five business days from now; at most 30 days.
+        #[arg(long)]
+        deadline: Option<String>,
+    },
+    /// Approve a requested override (an emergency approver who is not the
+    /// requester, not an approver of the CRQ and not an author of the release).
+    Approve {
+        /// The override's id (or its first 8+ hex digits).
+        id: String,
+    },
+    /// Close an override once the deferred evidence is recorded (refused while any is missing).
+    Remediate {
+        /// The override's id (or its first 8+ hex digits).
+        id: String,
+    },
+    /// List overrides, with their status, deadline and the team's quarterly count.
+    List {
+        /// Only this release's.
+        #[arg(long)]
+        release: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExceptionCommand {
+    /// Request an N/A for a control proven by evidence, for one release.
+    Request {
+        /// The release.
+        #[arg(long)]
+        release: String,
+        /// The control, e.g. C-09.
+        #[arg(long)]
+        control: String,
+        /// Why the control does not apply to this release.
+        #[arg(long)]
+        justification: String,
+    },
+    /// Approve a requested N/A (a human with the governance role who did not request it).
+    Approve {
+        /// The exception's id (or its first 8+ hex digits).
+        id: String,
+    },
+    /// List N/A exceptions with counts per control.
+    List {
+        /// Only this release's.
+        #[arg(long)]
+        release: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The release.
+    #[arg(long)]
+    pub release: String,
+    /// QA (checks G3) or PROD (checks G4).
+    #[arg(long, value_name = "QA|PROD")]
+    pub to: String,
+    /// An organisation's policy pack directory (default: the built-in pack).
+    #[arg(long, value_name = "DIR", env = "ASOM_POLICY_PACK")]
+    pub pack: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to create the demo's asom directory (must not exist). Default: a
+    /// new temporary directory, removed at the end unless --keep.
+    #[arg(long, value_name = "DIR")]
+    pub at: Option<PathBuf>,
+    /// Keep the demo's directory to explore it afterwards with --dir.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Subcommand)]

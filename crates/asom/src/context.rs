@@ -18,6 +18,7 @@ use asom_core::principal::{Principal, TokenSecret};
 use asom_ledger::note::NoteSigner;
 use asom_store::{Store, StoreError, TokenRecord};
 use asom_store_sqlite::SqliteStore;
+use time::OffsetDateTime;
 
 use crate::exit::CliError;
 
@@ -31,6 +32,8 @@ pub struct Embedded {
     pub dir: PathBuf,
     pub store: Arc<SqliteStore>,
     pub tenant: String,
+    /// The time `ASOM_NOW` pins the clock to, if it does.
+    pub pinned: Option<OffsetDateTime>,
 }
 
 /// The principal a command acts as, after its token was checked.
@@ -50,7 +53,8 @@ impl Embedded {
                 dir.display()
             )));
         }
-        let store = SqliteStore::open(&db)
+        let pinned = pinned_clock()?;
+        let store = open_store(&db, pinned)
             .map_err(|e| CliError::usage(anyhow!(e).context("opening the store")))?;
         let tenants = store.tenants().map_err(|e| CliError::usage(anyhow!(e)))?;
         if tenants.is_empty() {
@@ -63,6 +67,7 @@ impl Embedded {
             dir: dir.to_path_buf(),
             store: Arc::new(store),
             tenant: tenant.to_owned(),
+            pinned,
         };
         this.store.tenant(tenant).map_err(|e| match e {
             StoreError::NotFound { .. } => CliError::usage(anyhow!(
@@ -101,7 +106,14 @@ impl Embedded {
 
     /// The governance service on this store and tenant.
     pub fn governance(&self) -> asom_governance::Governance<'_> {
-        asom_governance::Governance::new(self.store.as_ref(), &self.tenant)
+        match self.pinned {
+            Some(at) => asom_governance::Governance::with_clock(
+                self.store.as_ref(),
+                &self.tenant,
+                Arc::new(move || at),
+            ),
+            None => asom_governance::Governance::new(self.store.as_ref(), &self.tenant),
+        }
     }
 
     /// Checks `ASOM_TOKEN` and returns who is acting.
@@ -193,7 +205,67 @@ pub fn random_bytes() -> anyhow::Result<[u8; 32]> {
     Ok(bytes)
 }
 
-/// Now, as RFC 3339 UTC with milliseconds.
+/// Now, as RFC 3339 UTC with milliseconds (`ASOM_NOW` when it pins the clock).
 pub fn now() -> String {
-    (asom_store_sqlite::system_clock())()
+    match read_pinned() {
+        Ok(Some(at)) => store_time(at),
+        _ => (asom_store_sqlite::system_clock())(),
+    }
+}
+
+/// The time `ASOM_NOW` pins the clock to (RFC 3339), if set.
+///
+/// Pinning the clock makes two runs of the same commands produce the same
+/// entries, decisions and `--stable-json` output: for reproducible demos,
+/// tests and CI diffs. Every entry and decision then records that time, so
+/// asom says so on standard error each time; a server never reads it.
+pub fn pinned_clock() -> Result<Option<OffsetDateTime>, CliError> {
+    let pinned = read_pinned()?;
+    if let Some(at) = pinned {
+        crate::printer::note(&format!(
+            "note: ASOM_NOW pins the clock at {}; every entry and decision records that time",
+            store_time(at)
+        ));
+    }
+    Ok(pinned)
+}
+
+fn read_pinned() -> Result<Option<OffsetDateTime>, CliError> {
+    let Some(raw) = std::env::var_os("ASOM_NOW") else {
+        return Ok(None);
+    };
+    let text = raw.to_string_lossy();
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let at = OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|e| {
+            CliError::usage(anyhow!(
+                "ASOM_NOW={text:?} is not an RFC 3339 time (e.g. 2026-11-21T09:00:00Z): {e}"
+            ))
+        })?
+        .to_offset(time::UtcOffset::UTC);
+    let at = at
+        .replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(at);
+    Ok(Some(at))
+}
+
+/// The store's time format: UTC, milliseconds, `Z`.
+fn store_time(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.format(&format).unwrap_or_default()
+}
+
+/// Opens (or creates) the SQLite store with the system clock, or the pinned one.
+pub fn open_store(db: &Path, pinned: Option<OffsetDateTime>) -> asom_store::Result<SqliteStore> {
+    match pinned {
+        Some(at) => {
+            let text = store_time(at);
+            SqliteStore::open_with_clock(db, Arc::new(move || text.clone()))
+        }
+        None => SqliteStore::open(db),
+    }
 }

@@ -46,7 +46,11 @@ fn governance(
         C::Crq(c) => commands::release::crq(&ctx, c, printer),
         C::Evidence(c) => commands::evidence::run(&ctx, c, printer),
         C::Gate(c) => commands::gate::run(&ctx, c, printer),
-        C::Init(_) | C::Ledger(_) => unreachable!("dispatched in main"),
+        C::Story(c) => commands::story::run(&ctx, c, printer),
+        C::Override(c) => commands::waivers::overrides(&ctx, c, printer),
+        C::Exception(c) => commands::waivers::exceptions(&ctx, c, printer),
+        C::Promote(args) => commands::promote::run(&ctx, args, printer),
+        C::Init(_) | C::Ledger(_) | C::Demo(_) => unreachable!("dispatched in main"),
     }
 }
 
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Init(args) => commands::init::run(&cli.global, args, &printer),
         cli::Command::Ledger(cmd) => commands::ledger::run(&cli.global, cmd, &printer),
+        cli::Command::Demo(args) => commands::demo::run(args, &printer),
         command => governance(&cli.global, command, &printer),
     };
     match result {

@@ -17,6 +17,7 @@ use crate::exit::CliResult;
 /// Where and how to print.
 pub struct Printer {
     format: Format,
+    stable: bool,
     out: Option<PathBuf>,
     private: bool,
 }
@@ -30,6 +31,7 @@ impl Printer {
         };
         Self {
             format,
+            stable: global.stable_json,
             out: global.out.clone(),
             private: false,
         }
@@ -40,6 +42,7 @@ impl Printer {
     pub fn private(&self) -> Self {
         Self {
             format: self.format,
+            stable: self.stable,
             out: self.out.clone(),
             private: true,
         }
@@ -47,6 +50,12 @@ impl Printer {
 
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// Whether `--stable-json` asked for output that depends only on the
+    /// inputs (commands leave out where in the ledger it landed, and timings).
+    pub fn stable(&self) -> bool {
+        self.stable
     }
 
     /// Writes raw bytes as the command's output.
@@ -73,11 +82,29 @@ impl Printer {
         self.bytes(&bytes)
     }
 
-    /// Prints `json` or `text` depending on the format.
+    /// Prints `json` or `text` depending on the format. Commands without a
+    /// Markdown form refuse `--format markdown`.
     pub fn either<T: Serialize>(&self, json: &T, text: impl FnOnce() -> String) -> CliResult {
         match self.format {
             Format::Json => self.json(json),
             Format::Text => self.text(&text()),
+            Format::Markdown => Err(crate::exit::CliError::usage(anyhow::anyhow!(
+                "--format markdown is available for `gate check`, `promote` and `override list`; use text or json here"
+            ))),
+        }
+    }
+
+    /// Prints `json`, `text` or `markdown` depending on the format.
+    pub fn report<T: Serialize>(
+        &self,
+        json: &T,
+        text: impl FnOnce() -> String,
+        markdown: impl FnOnce() -> String,
+    ) -> CliResult {
+        match self.format {
+            Format::Json => self.json(json),
+            Format::Text => self.text(&text()),
+            Format::Markdown => self.text(&markdown()),
         }
     }
 }

@@ -27,6 +27,7 @@ release := {
 			"C-05": passing("e-c05"), "C-06": passing("e-c06"), "C-07": passing("e-c07"),
 			"C-08": passing("e-c08"), "C-09": passing("e-c09"), "C-10": passing("e-c10"), "C-11": none,
 		},
+		"prod_controls": {"C-05": passing("e-c05-prod")},
 	},
 	"exceptions": {},
 	"overrides": [],

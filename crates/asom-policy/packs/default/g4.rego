@@ -85,3 +85,38 @@ qa_failures_reason := sprintf("%v QA failure(s) are unresolved: PROD waits until
 	n := input.unresolved_qa_failures
 	is_number(n)
 } else := "the number of unresolved QA failures is unknown: PROD waits until QA is shown to be clean"
+
+# Controls G4 wants proven *for PROD*: evidence produced in the prod
+# environment (DESIGN.md §3, "C-05 for PROD"). Reported only when the control
+# is otherwise proven, so a control with no evidence at all is one violation.
+prod_environment_controls := {"C-05"}
+
+violations contains v if {
+	some id in data.asom.lib.passing_controls
+	id in prod_environment_controls
+	not prod_passing(id)
+	v := data.asom.lib.violation(
+		id,
+		sprintf(
+			"%s is not proven for PROD: its passing evidence was produced outside the prod environment",
+			[data.asom.lib.control_name(id)],
+		),
+		sprintf(
+			"run the %s checks against PROD and record the passing result with --environment prod: %s",
+			[data.asom.lib.category_name(data.asom.lib.record_category(id)), prod_command(id)],
+		),
+		[],
+	)
+}
+
+prod_passing(id) if {
+	p := input.evidence.prod_controls[id]
+	p.latest == "pass"
+	is_array(p.passing)
+	count(p.passing) > 0
+}
+
+prod_command(id) := sprintf(
+	"asom evidence record --release %s --control %s --category %s --commit %s --environment prod --status pass --file <result file>",
+	[data.asom.lib.release_id, id, data.asom.lib.record_category(id), data.asom.lib.head_commit],
+)

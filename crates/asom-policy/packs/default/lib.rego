@@ -532,10 +532,18 @@ override_violations contains v if {
 			"the emergency override of %s for %s passed its remediation deadline without the deferred evidence being recorded",
 			[gate, override_controls(o)],
 		),
-		"record the deferred evidence for the controls it names, then check the gate again",
+		override_remediation(o),
 		override_entries(o),
 	)
 }
+
+override_remediation(o) := sprintf(
+	"record the deferred evidence (%s), then close the override: asom override remediate %s",
+	[override_controls(o), substring(o.entry, 0, 12)],
+) if {
+	non_empty_string(o.entry)
+	count(o.entry) >= 12
+} else := "record the deferred evidence for the controls it names, close the override with asom override remediate <id>, then check the gate again"
 
 override_controls(o) := joined(o.controls) if {
 	non_empty_array(o.controls)

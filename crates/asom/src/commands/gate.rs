@@ -1,4 +1,4 @@
-//! `asom gate check|replay|mode`.
+//! `asom gate check|replay|mode`, and the decision reports `promote` shares.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,19 +9,21 @@ use asom_governance::gates::{Decision, Gate, GatePolicy, Mode, PackRef, Violatio
 use serde_json::json;
 
 use crate::cli::GateCommand;
+use asom_governance::Recorded;
+
 use crate::commands::{parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 /// The Rego pack, evaluated with regorus, as the governance service's policy.
-struct RegoPolicy {
+pub struct RegoPolicy {
     evaluator: asom_policy::Evaluator,
     pack: PackRef,
 }
 
 impl RegoPolicy {
-    fn load(dir: Option<&Path>) -> CliResult<Self> {
+    pub fn load(dir: Option<&Path>) -> CliResult<Self> {
         let pack = match dir {
             Some(dir) => asom_policy::Pack::from_dir(dir),
             None => asom_policy::Pack::default_pack(),
@@ -60,6 +62,20 @@ impl GatePolicy for RegoPolicy {
             })
             .collect())
     }
+
+    fn override_covers(&self, input: &serde_json::Value, violations: &[Violation]) -> bool {
+        let violations: Vec<asom_policy::Violation> = violations
+            .iter()
+            .map(|v| asom_policy::Violation {
+                control: v.control.clone(),
+                gate: v.gate.clone(),
+                reason: v.reason.clone(),
+                remediation: v.remediation.clone(),
+                entries: v.entries.clone(),
+            })
+            .collect();
+        asom_policy::override_covers(input, &violations)
+    }
 }
 
 pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResult {
@@ -82,10 +98,7 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
             let mode = gov.gate_mode(release.product().as_str(), gate, None)?;
             let (decision, recorded) =
                 gov.check_gate(&actor, gate, &release, commit.as_ref(), mode, &policy)?;
-            let stable = serde_json::to_value(&decision).map_err(|e| anyhow!(e))?;
-            printer.either(&json!({"decision": stable, "recorded": recorded}), || {
-                format!("{}{}", report(&decision), recorded_line(&recorded))
-            })?;
+            print_decision(printer, &decision, &recorded, None)?;
             if decision.result == "block" {
                 return Err(CliError::failed(anyhow!(
                     "{} blocks {}: {} violation(s)",
@@ -151,23 +164,70 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
     }
 }
 
-/// The text report of a decision: what was decided and, for each
-/// violation, the control, the reason and the remediation.
-fn report(d: &Decision) -> String {
-    let mut out = String::new();
-    let verdict = match d.result.as_str() {
+/// Prints a decision in the asked format. `--stable-json` prints the
+/// decision alone, without where in the ledger it was read and recorded
+/// (`log_size`, `log_root`, the entry's receipt): those are positions, not
+/// outcomes, and differ between two runs. With the clock pinned (`ASOM_NOW`)
+/// the output is then byte-identical across runs and fresh stores.
+pub fn print_decision(
+    printer: &Printer,
+    decision: &Decision,
+    recorded: &Recorded,
+    extra: Option<(&str, serde_json::Value, String)>,
+) -> CliResult {
+    let mut value = serde_json::to_value(decision).map_err(|e| anyhow!(e))?;
+    let (extra, tail) = match extra {
+        Some((name, v, tail)) => (Some((name, v)), tail),
+        None => (None, String::new()),
+    };
+    let mut doc = if printer.stable() {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("log_size");
+            map.remove("log_root");
+        }
+        json!({"decision": value})
+    } else {
+        json!({"decision": value, "recorded": recorded})
+    };
+    if let Some((name, v)) = extra {
+        doc[name] = v;
+    }
+    if printer.stable() {
+        return printer.json(&doc);
+    }
+    printer.report(
+        &doc,
+        || format!("{}{}{tail}", report(decision), recorded_line(recorded)),
+        || format!("{}{tail}", markdown(decision, recorded)),
+    )
+}
+
+fn verdict(d: &Decision) -> String {
+    match d.result.as_str() {
         "pass" => "PASS".to_owned(),
         "would-block" => "WOULD BLOCK (observe mode: recorded, not enforced)".to_owned(),
         "block" => "BLOCK".to_owned(),
+        "override" => "OVERRIDE (C-11 emergency override: deferred evidence is due)".to_owned(),
         other => other.to_uppercase(),
-    };
-    let _ = writeln!(out, "{} {}  {verdict}", d.gate, d.release);
+    }
+}
+
+/// The text report of a decision: what was decided and, for each
+/// violation, the control, the reason and the remediation.
+pub fn report(d: &Decision) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {}  {}", d.gate, d.release, verdict(d));
     for v in &d.violations {
-        let _ = writeln!(
-            out,
-            "  {} {}\n      fix: {}",
-            v.control, v.reason, v.remediation
-        );
+        // Most reasons name their control first; say it once.
+        let reason = if v.reason.starts_with(&v.control) {
+            v.reason.clone()
+        } else {
+            format!("{} {}", v.control, v.reason)
+        };
+        let _ = writeln!(out, "  {reason}\n      fix: {}", v.remediation);
+    }
+    for n in &d.notices {
+        let _ = writeln!(out, "  note: {n}");
     }
     let _ = writeln!(
         out,
@@ -179,4 +239,59 @@ fn report(d: &Decision) -> String {
         d.log_size
     );
     out
+}
+
+/// The Markdown report of a decision (a pull-request comment, a wiki page).
+pub fn markdown(d: &Decision, recorded: &Recorded) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### {} ({}) for `{}`: **{}**\n",
+        d.gate,
+        d.gate.title(),
+        d.release,
+        verdict(d)
+    );
+    if d.violations.is_empty() {
+        let _ = writeln!(out, "Every requirement of {} holds.\n", d.gate);
+    } else {
+        let _ = writeln!(out, "| control | why | how to fix |\n|---|---|---|");
+        for v in &d.violations {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                v.control,
+                md_cell(&v.reason),
+                md_cell(&v.remediation)
+            );
+        }
+        out.push('\n');
+    }
+    for n in &d.notices {
+        let _ = writeln!(out, "> **Note:** {}\n", md_cell(n));
+    }
+    let _ = writeln!(
+        out,
+        "<sub>decision entry {} (`{}`), mode {}, pack {} {} (`{}`), input `{}`, log size {}, asked by {} at {}. Replay: `asom gate replay {}`</sub>",
+        recorded.index,
+        &recorded.id.to_hex()[..12],
+        match d.mode {
+            Mode::Observe => "observe",
+            Mode::Enforce => "enforce",
+        },
+        d.pack.name,
+        d.pack.version,
+        &d.pack.digest.to_hex()[..12],
+        &d.input_digest.to_hex()[..12],
+        d.log_size,
+        d.asked_by,
+        d.at,
+        recorded.index
+    );
+    out
+}
+
+/// Text made safe for one Markdown table cell.
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

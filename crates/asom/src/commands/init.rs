@@ -8,11 +8,12 @@ use anyhow::{Context as _, anyhow};
 use asom_core::principal::{Principal, Role, Slug, TokenSecret};
 use asom_ledger::note::{NoteSigner, check_key_name};
 use asom_store::{NewEntry, Store, Tenant, TokenRecord};
-use asom_store_sqlite::SqliteStore;
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::context::{DB_FILE, KEYS_DIR, now, random_bytes, write_key_file};
+use crate::context::{
+    DB_FILE, KEYS_DIR, now, open_store, pinned_clock, random_bytes, write_key_file,
+};
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
@@ -49,7 +50,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult
     write_key_file(&key_path, &signer)?;
     let verifier = signer.verifier().to_string();
 
-    let store = SqliteStore::open(dir.join(DB_FILE)).context("creating the store")?;
+    let store = open_store(&dir.join(DB_FILE), pinned_clock()?).context("creating the store")?;
     let created_at = now();
     store.create_tenant(
         &Tenant {

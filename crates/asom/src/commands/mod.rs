@@ -8,13 +8,17 @@ use asom_governance::Recorded;
 
 use crate::exit::{CliError, CliResult};
 
+pub mod demo;
 pub mod evidence;
 pub mod gate;
 pub mod init;
 pub mod ledger;
 pub mod people;
 pub mod product;
+pub mod promote;
 pub mod release;
+pub mod story;
+pub mod waivers;
 
 /// Parses a flag's or an argument's value, naming it in the error.
 pub fn parse<T>(what: &str, text: &str) -> CliResult<T>

@@ -58,6 +58,18 @@ impl Governance<'_> {
             format!("commit:{}", evidence.commit_sha()),
             summary_key(evidence),
         ];
+        // The first record of a producer for a commit carries a producer key,
+        // so separation of duties finds a release's producers in a few index
+        // rows instead of parsing every record (DESIGN.md §10). Two first
+        // records racing both carry it: harmless.
+        let producer_key = format!("{PRODUCER}{}:{}", evidence.commit_sha(), actor.slug());
+        if self
+            .store
+            .count_with_key(&self.tenant, &producer_key, None)?
+            == 0
+        {
+            keys.push(producer_key);
+        }
         if is_prod(evidence.environment().as_str()) {
             keys.push(format!(
                 "{PROD_SUMMARY}{}",
@@ -197,6 +209,10 @@ impl Governance<'_> {
     }
 }
 
+/// Prefix of the key the first evidence record of a producer for a commit
+/// carries: `producer:<commit>:<principal>`.
+const PRODUCER: &str = "producer:";
+
 /// Prefix of the evidence summary keys.
 const SUMMARY: &str = "ev:";
 
@@ -286,6 +302,27 @@ pub struct EvidenceView {
 }
 
 impl Governance<'_> {
+    /// Who recorded evidence for the release's commits as of `before`: each
+    /// producer once, with the id of their first record, read from index
+    /// keys only.
+    pub fn evidence_producers<'c>(
+        &self,
+        commits: impl IntoIterator<Item = &'c asom_core::release::CommitSha>,
+        before: Option<u64>,
+    ) -> Result<BTreeMap<String, asom_ledger::Hash>> {
+        let mut out = BTreeMap::new();
+        for commit in commits {
+            let prefix = format!("{PRODUCER}{}:", commit.as_str());
+            for (key, _, id) in self
+                .store
+                .keyed_with_prefix(&self.tenant, &prefix, before)?
+            {
+                out.entry(key[prefix.len()..].to_owned()).or_insert(id);
+            }
+        }
+        Ok(out)
+    }
+
     /// The compact evidence view of a release as of `before`: the same
     /// counting rules as [`Governance::release_evidence`], from index keys only.
     pub fn evidence_view(&self, id: &ReleaseId, before: Option<u64>) -> Result<EvidenceView> {

@@ -353,6 +353,35 @@ impl Governance<'_> {
         self.record_decision(actor, gate, id, commit, mode, policy, None)
     }
 
+    /// Decides a gate at the latest checkpoint without recording anything:
+    /// exactly what [`Governance::check_gate`] would record, for previews and
+    /// benchmarks.
+    pub fn decide_gate(
+        &self,
+        asked_by: &str,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+        mode: Mode,
+        policy: &dyn GatePolicy,
+    ) -> Result<Decision> {
+        let checkpoint = self.store.latest_checkpoint(&self.tenant)?;
+        self.decide(
+            &Asked {
+                gate,
+                id,
+                commit,
+                mode,
+                at: self.now(),
+                size: checkpoint.size,
+                root: checkpoint.root,
+                by: asked_by,
+                deployer: None,
+            },
+            policy,
+        )
+    }
+
     /// Decides and records; `deployer` when deciding for a promotion.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record_decision(

@@ -322,12 +322,12 @@ impl Governance<'_> {
                 identity: verifier,
             });
         }
-        for item in self.release_evidence(id, before)? {
+        for (producer, first) in self.evidence_producers(view.release.commits(), before)? {
             facts.evidence.push(EvidenceFact {
-                id: item.evidence.id().0.to_hex(),
+                id: first.to_hex(),
                 producer: Actor {
-                    kind: self.kind_of(&item.recorded_by),
-                    identity: item.recorded_by.clone(),
+                    kind: self.kind_of(&producer),
+                    identity: producer,
                 },
             });
         }

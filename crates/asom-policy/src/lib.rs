@@ -44,11 +44,13 @@
 //! part), or print.
 
 pub mod evaluator;
+pub mod gate_policy;
 pub mod input;
 pub mod pack;
 pub mod rego_tests;
 
 pub use evaluator::{Evaluator, Violation, override_covers};
+pub use gate_policy::RegoPolicy;
 pub use pack::Pack;
 pub use rego_tests::RegoTestReport;
 

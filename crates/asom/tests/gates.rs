@@ -58,7 +58,9 @@ impl Output {
 const PRODUCT: &str = "sales";
 const RELEASE: &str = "sales@1.0.0";
 /// The principals [`World::new`] creates, each with its own token.
-const PRINCIPALS: [&str; 5] = ["alice", "bob", "ci-bot", "dev-bot", "gina"];
+const PRINCIPALS: [&str; 8] = [
+    "alice", "bob", "ci-bot", "dev-bot", "gina", "erin", "rita", "cd-bot",
+];
 
 /// The evidence G3 needs for a `dq-rule-change` release:
 /// `(control, test category, source type)`, all recorded passing by `ci-bot`.
@@ -128,7 +130,7 @@ impl World {
             .args(["--change-type", "dq-rule-change"])
             .run()
             .ok();
-        let principals: [&[&str]; 5] = [
+        let principals: [&[&str]; 8] = [
             &[
                 "alice",
                 "--kind",
@@ -142,6 +144,17 @@ impl World {
             &["ci-bot", "--kind", "machine"],
             &["dev-bot", "--kind", "agent", "--agent-kind", "dev"],
             &["gina", "--kind", "human", "--role", "governance"],
+            &["erin", "--kind", "human", "--role", "emergency-approver"],
+            &[
+                "rita",
+                "--kind",
+                "human",
+                "--role",
+                "release-approver",
+                "--role",
+                "emergency-approver",
+            ],
+            &["cd-bot", "--kind", "machine"],
         ];
         for args in principals {
             world
@@ -1237,4 +1250,453 @@ fn gate_check_speaks_markdown() {
         .args(["--format", "markdown", "release", "list"])
         .run()
         .fails(2, &["--format markdown is available for"]);
+}
+
+// ---------------------------------------------------------------------------
+// 9. C-11 emergency overrides
+// ---------------------------------------------------------------------------
+
+impl World {
+    /// Creates the release's CRQ as an emergency change; returns its number.
+    fn emergency_crq(&self) -> String {
+        self.act("admin")
+            .args(["--format", "json", "crq", "create", "--release", RELEASE])
+            .args(["--type", "emergency"])
+            .run()
+            .ok()
+            .json()["crq"]["number"]
+            .as_str()
+            .expect("crq create prints the CRQ number")
+            .to_owned()
+    }
+
+    /// `override request` for `gate` deferring `controls`, as `who`.
+    fn request_override(&self, who: &str, gate: &str, crq: &str, controls: &str) -> Output {
+        self.act(who)
+            .args([
+                "--format",
+                "json",
+                "override",
+                "request",
+                "--release",
+                RELEASE,
+            ])
+            .args(["--gate", gate, "--crq", crq, "--defer", controls])
+            .args([
+                "--justification",
+                "card data leaks in PROD; the fix cannot wait",
+            ])
+            .args([
+                "--compensating",
+                "manual review of the row policy by the DBA",
+            ])
+            .run()
+    }
+
+    /// A G3-ready release on an emergency CRQ with everything but C-05, QA-approved by bob.
+    fn emergency_release_missing_c05(&self) -> String {
+        self.release();
+        let crq = self.emergency_crq();
+        // An emergency change skips assessment.
+        self.transition(&crq, "authorize");
+        for (control, category, source_type) in G3_EVIDENCE {
+            if control != "C-05" {
+                self.record(control, category, source_type, "pass", "dev");
+            }
+        }
+        self.approve("bob", &crq, "qa").ok();
+        crq
+    }
+}
+
+fn override_id(out: &Output) -> String {
+    out.json()["override"]["id"]
+        .as_str()
+        .expect("override id")
+        .to_owned()
+}
+
+#[test]
+fn overrides_are_refused_for_g1_and_g2_for_agents_and_without_an_emergency_crq() {
+    let w = World::new();
+    w.release();
+    let crq = w.crq();
+    let size = w.size();
+    for gate in ["G1", "G2"] {
+        w.request_override("alice", gate, &crq, "C-03")
+            .fails(1, &[&format!("{gate} can never be overridden")]);
+    }
+    w.request_override("alice", "G3", &crq, "C-05")
+        .fails(1, &["normal change", "only an emergency CRQ"]);
+    w.request_override("dev-bot", "G3", &crq, "C-05")
+        .fails(1, &["agent 'dev-bot' may not request emergency overrides"]);
+    w.request_override("alice", "G3", "CRQ0000099", "C-05")
+        .fails(1, &["is not release sales@1.0.0's CRQ"]);
+    w.assert_unchanged(size);
+}
+
+#[test]
+fn an_approved_override_turns_a_block_into_override_until_its_deadline() {
+    let w = World::new();
+    let crq = w.emergency_release_missing_c05();
+    w.check("admin", "G3", &[]).fails(1, &["G3 blocks"]);
+
+    // Separation of duties and the override protocol itself can never be deferred.
+    for control in ["C-02", "C-11"] {
+        w.request_override("alice", "G3", &crq, control)
+            .fails(1, &["can never be deferred"]);
+    }
+    let out = w.request_override("alice", "G3", &crq, "C-05").ok();
+    let id = override_id(&out);
+    assert_eq!(
+        out.json()["override"]["deferred"],
+        serde_json::json!(["C-05"])
+    );
+
+    // Requested is not approved: still a block, and the report says what waits.
+    let d = w.check("admin", "G3", &[]).fails(1, &[]).decision();
+    assert_eq!(d["result"], "block");
+    assert!(
+        d["notices"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("waits for an emergency approver"),
+        "{d:#}"
+    );
+
+    // Who may approve: not the requester's kind of role, not an approver of the CRQ.
+    let size = w.size();
+    w.act("alice")
+        .args(["override", "approve", &id])
+        .run()
+        .fails(1, &["human 'alice' may not approve emergency overrides"]);
+    w.approve("rita", &crq, "qa").ok();
+    let size_after_rita = w.size();
+    assert_eq!(size_after_rita, size + 1);
+    w.act("rita")
+        .args(["override", "approve", &id[..10]])
+        .run()
+        .fails(
+            1,
+            &[
+                "rita is a release approver of CRQ",
+                "must not be the release approver",
+            ],
+        );
+    w.assert_unchanged(size_after_rita);
+    w.act("erin")
+        .args(["override", "approve", &id[..10]])
+        .run()
+        .ok();
+    w.act("erin")
+        .args(["override", "approve", &id])
+        .run()
+        .fails(1, &["already approved"]);
+
+    // G3 now decides `override` (exit 0) and says the evidence is due.
+    let out = w.check("admin", "G3", &[]).ok();
+    let d = out.decision();
+    assert_eq!(d["result"], "override", "{d:#}");
+    assert_eq!(controls(&d), BTreeSet::from(["C-05".to_owned()]), "{d:#}");
+    assert!(
+        d["notices"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("is open: C-05 deferred until"),
+        "{d:#}"
+    );
+    replays_identically(&w, out.recorded_index(), None);
+    let text = w.check_text("G3").ok();
+    assert!(text.stdout.contains("OVERRIDE"), "{}", text.stdout);
+
+    // Past the deadline it blocks again, naming the override.
+    let late = w
+        .act("admin")
+        .env("ASOM_NOW", "2099-01-01T00:00:00Z")
+        .args([
+            "--format",
+            "json",
+            "gate",
+            "check",
+            "G3",
+            "--release",
+            RELEASE,
+        ])
+        .run()
+        .fails(1, &["G3 blocks"]);
+    let d = late.decision();
+    assert_eq!(d["result"], "block");
+    let expired = violation(&d, "C-11", "passed its remediation deadline");
+    assert_eq!(expired["entries"], serde_json::json!([id]));
+    remedies(expired, &["asom override remediate"]);
+
+    // Remediation needs the deferred evidence.
+    let size = w.size();
+    w.act("alice")
+        .args(["override", "remediate", &id])
+        .run()
+        .fails(1, &["cannot be closed yet", "C-05: no passing evidence"]);
+    w.assert_unchanged(size);
+    w.record("C-05", Some("T4"), "rbac-export", "pass", "dev");
+    w.act("alice")
+        .args(["override", "remediate", &id])
+        .run()
+        .ok();
+    let list = w
+        .act("admin")
+        .args(["--format", "json", "override", "list", "--release", RELEASE])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(list["overrides"][0]["status"], "remediated", "{list:#}");
+    // Closed: G3 passes on its evidence, at any time.
+    let d = w
+        .act("admin")
+        .env("ASOM_NOW", "2099-01-01T00:00:00Z")
+        .args([
+            "--format",
+            "json",
+            "gate",
+            "check",
+            "G3",
+            "--release",
+            RELEASE,
+        ])
+        .run()
+        .ok()
+        .decision();
+    assert_eq!(d["result"], "pass", "{d:#}");
+}
+
+#[test]
+fn an_override_never_covers_separation_of_duties() {
+    let w = World::new();
+    let crq = w.emergency_release_missing_c05();
+    // Alice wrote the code and approves her own release: C-02.
+    w.approve("alice", &crq, "qa").ok();
+    let id = override_id(&w.request_override("bob", "G3", &crq, "C-05").ok());
+    w.act("erin").args(["override", "approve", &id]).run().ok();
+    let d = w.check("admin", "G3", &[]).fails(1, &[]).decision();
+    assert_eq!(d["result"], "block", "{d:#}");
+    violation(&d, "C-02", "author-approves");
+}
+
+#[test]
+fn more_than_two_overrides_a_quarter_flag_a_review() {
+    let w = World::pinned("2026-11-20T10:00:00Z");
+    let crq = w.emergency_release_missing_c05();
+    for (n, control) in ["C-05", "C-06", "C-07"].iter().enumerate() {
+        let id = override_id(&w.request_override("alice", "G3", &crq, control).ok());
+        let approved = w.act("erin").args(["override", "approve", &id]).run().ok();
+        let d = w.check("admin", "G3", &[]).ok().decision();
+        let flagged = d["notices"].as_array().is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.as_str().unwrap_or("").contains("review flag"))
+        });
+        assert_eq!(flagged, n == 2, "after {} overrides: {d:#}", n + 1);
+        drop(approved);
+    }
+    let list = w.act("admin").args(["override", "list"]).run().ok();
+    assert!(
+        list.stdout.contains(
+            "team data-eng: 3 approved override(s) in 2026-Q4 (more than 2: REVIEW FLAGGED)"
+        ),
+        "{}",
+        list.stdout
+    );
+    // The default deadline is five business days: Friday 20th -> Friday 27th.
+    let json = w
+        .act("admin")
+        .args(["--format", "json", "override", "list"])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(
+        json["overrides"][0]["override"]["deadline"], "2026-11-27T10:00:00.000Z",
+        "{json:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 10. N/A exceptions
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_approved_na_exception_waives_an_evidence_control_and_is_reported() {
+    let w = World::new();
+    w.release();
+    w.crq();
+    let request = |who: &str, control: &str| {
+        w.act(who)
+            .args([
+                "--format",
+                "json",
+                "exception",
+                "request",
+                "--release",
+                RELEASE,
+            ])
+            .args([
+                "--control",
+                control,
+                "--justification",
+                "no access paths change",
+            ])
+            .run()
+    };
+    let size = w.size();
+    for control in ["C-01", "C-02", "C-11"] {
+        request("alice", control).fails(1, &["can never be marked N/A"]);
+    }
+    request("dev-bot", "C-05").fails(1, &["agent 'dev-bot' may not request control exceptions"]);
+    w.assert_unchanged(size);
+
+    let id = request("alice", "C-05").ok().json()["exception"]["id"]
+        .as_str()
+        .expect("exception id")
+        .to_owned();
+    // Requested only: G3 still names C-05.
+    let d = w.check("admin", "G3", &[]).fails(1, &[]).decision();
+    assert!(controls(&d).contains("C-05"), "{d:#}");
+    w.act("bob")
+        .args(["exception", "approve", &id])
+        .run()
+        .fails(1, &["human 'bob' may not grant control exceptions"]);
+    w.act("gina")
+        .args(["exception", "approve", &id[..12]])
+        .run()
+        .ok();
+    let d = w.check("admin", "G3", &[]).fails(1, &[]).decision();
+    assert!(!controls(&d).contains("C-05"), "{d:#}");
+    assert!(
+        d["notices"].as_array().is_some_and(|ns| ns.iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .starts_with("C-05 is N/A for this release"))),
+        "{d:#}"
+    );
+    request("alice", "C-05").fails(1, &["already N/A"]);
+    let list = w.act("admin").args(["exception", "list"]).run().ok();
+    assert!(
+        list.stdout
+            .contains("1 approved N/A exception(s) (C-05: 1)"),
+        "{}",
+        list.stdout
+    );
+}
+
+#[test]
+fn nobody_approves_their_own_na_request() {
+    let w = World::new();
+    w.release();
+    let id = w
+        .act("gina")
+        .args([
+            "--format",
+            "json",
+            "exception",
+            "request",
+            "--release",
+            RELEASE,
+        ])
+        .args([
+            "--control",
+            "C-09",
+            "--justification",
+            "no alerting in this pipeline",
+        ])
+        .run()
+        .ok()
+        .json()["exception"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    w.act("gina")
+        .args(["exception", "approve", &id])
+        .run()
+        .fails(1, &["gina requested exception", "cannot approve it too"]);
+}
+
+// ---------------------------------------------------------------------------
+// 11. Promotion
+// ---------------------------------------------------------------------------
+
+impl World {
+    fn promote(&self, who: &str, to: &str) -> Output {
+        self.act(who)
+            .args([
+                "--format",
+                "json",
+                "promote",
+                "--release",
+                RELEASE,
+                "--to",
+                to,
+            ])
+            .run()
+    }
+}
+
+#[test]
+fn promotion_needs_a_machine_and_a_passing_gate_in_enforce_mode() {
+    let w = World::new();
+    w.release();
+    let crq = w.crq();
+    w.record_g3_evidence();
+
+    // People and agents never deploy.
+    let size = w.size();
+    for (who, says) in [
+        ("bob", "human 'bob' may not promote releases"),
+        ("dev-bot", "agent 'dev-bot' may not promote releases"),
+    ] {
+        w.promote(who, "QA").fails(1, &[says]);
+    }
+    w.promote("cd-bot", "STAGING")
+        .fails(2, &["promote to QA (checks G3) or PROD"]);
+    w.assert_unchanged(size);
+
+    // A blocking G3: the decision is recorded, the promotion is not.
+    let out = w
+        .promote("cd-bot", "QA")
+        .fails(1, &["G3 blocks the promotion"]);
+    let doc = out.json();
+    assert_eq!(doc["decision"]["result"], "block");
+    assert_eq!(doc["decision"]["deployer"], "cd-bot");
+    assert_eq!(doc["promotion"]["promoted"], false);
+    assert_eq!(w.size(), size + 1, "only the decision was written");
+    replays_identically(&w, out.recorded_index(), None);
+
+    // Observe mode authorises nothing.
+    w.set_mode("admin", "G3", "observe").ok();
+    let size = w.size();
+    w.promote("cd-bot", "QA")
+        .fails(1, &["G3 is in observe mode", "authorises no promotion"]);
+    w.assert_unchanged(size);
+    w.set_mode("admin", "G3", "enforce").ok();
+
+    w.transition(&crq, "assess");
+    w.transition(&crq, "authorize");
+    w.approve("bob", &crq, "qa").ok();
+    let out = w.promote("cd-bot", "QA").ok();
+    let doc = out.json();
+    assert_eq!(doc["decision"]["result"], "pass", "{doc:#}");
+    assert_eq!(doc["promotion"]["promoted"], true);
+    let entry = w.ledger_get(
+        doc["promotion"]["recorded"]["index"]
+            .as_u64()
+            .expect("index"),
+    );
+    assert_eq!(entry["kind"], "promotion");
+    assert_eq!(entry["entry"]["content"]["environment"], "QA");
+    assert_eq!(entry["entry"]["content"]["deployer"], "cd-bot");
+    replays_identically(&w, out.recorded_index(), None);
+
+    // An approver never deploys: the deploy machine mapped to bob is bob.
+    w.act("admin")
+        .args(["identity", "alias", "cd-bot", "--person", "bob"])
+        .run()
+        .ok();
+    let d = w.promote("cd-bot", "QA").fails(1, &[]).decision();
+    violation(&d, "C-02", "approver-deploys");
 }

@@ -5,77 +5,31 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use asom_core::release::{CommitSha, ReleaseId};
-use asom_governance::gates::{Decision, Gate, GatePolicy, Mode, PackRef, Violation};
+use asom_governance::Recorded;
+use asom_governance::gates::{Decision, Gate, Mode};
 use serde_json::json;
 
 use crate::cli::GateCommand;
-use asom_governance::Recorded;
-
 use crate::commands::{parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
-/// The Rego pack, evaluated with regorus, as the governance service's policy.
-pub struct RegoPolicy {
-    evaluator: asom_policy::Evaluator,
-    pack: PackRef,
-}
-
-impl RegoPolicy {
-    pub fn load(dir: Option<&Path>) -> CliResult<Self> {
-        let pack = match dir {
-            Some(dir) => asom_policy::Pack::from_dir(dir),
-            None => asom_policy::Pack::default_pack(),
-        }
-        .map_err(|e| {
-            CliError::usage(anyhow!(
-                "policy pack: {e}; nothing can pass without a working pack"
-            ))
-        })?;
-        let evaluator = asom_policy::Evaluator::new(&pack)
-            .map_err(|e| CliError::usage(anyhow!("policy pack {}: {e}", pack.name())))?;
-        let pack = PackRef {
-            name: pack.name().to_owned(),
-            version: pack.version().to_owned(),
-            digest: pack.digest(),
-        };
-        Ok(Self { evaluator, pack })
+/// The Rego pack in `dir`, or the built-in one, evaluated with regorus as
+/// the governance service's policy. A pack that cannot be loaded is a usage
+/// error (exit 2), never a pass.
+pub fn load_policy(dir: Option<&Path>) -> CliResult<asom_policy::RegoPolicy> {
+    let pack = match dir {
+        Some(dir) => asom_policy::Pack::from_dir(dir),
+        None => asom_policy::Pack::default_pack(),
     }
-}
-
-impl GatePolicy for RegoPolicy {
-    fn pack(&self) -> PackRef {
-        self.pack.clone()
-    }
-
-    fn evaluate(&self, input: &serde_json::Value) -> Result<Vec<Violation>, String> {
-        let violations = self.evaluator.evaluate(input).map_err(|e| e.to_string())?;
-        Ok(violations
-            .into_iter()
-            .map(|v| Violation {
-                control: v.control,
-                gate: v.gate,
-                reason: v.reason,
-                remediation: v.remediation,
-                entries: v.entries,
-            })
-            .collect())
-    }
-
-    fn override_covers(&self, input: &serde_json::Value, violations: &[Violation]) -> bool {
-        let violations: Vec<asom_policy::Violation> = violations
-            .iter()
-            .map(|v| asom_policy::Violation {
-                control: v.control.clone(),
-                gate: v.gate.clone(),
-                reason: v.reason.clone(),
-                remediation: v.remediation.clone(),
-                entries: v.entries.clone(),
-            })
-            .collect();
-        asom_policy::override_covers(input, &violations)
-    }
+    .map_err(|e| {
+        CliError::usage(anyhow!(
+            "policy pack: {e}; nothing can pass without a working pack"
+        ))
+    })?;
+    asom_policy::RegoPolicy::new(&pack)
+        .map_err(|e| CliError::usage(anyhow!("policy pack {}: {e}", pack.name())))
 }
 
 pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResult {
@@ -94,7 +48,7 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
                 .as_deref()
                 .map(|c| parse::<CommitSha>("--commit", c))
                 .transpose()?;
-            let policy = RegoPolicy::load(pack.as_deref())?;
+            let policy = load_policy(pack.as_deref())?;
             let mode = gov.gate_mode(release.product().as_str(), gate, None)?;
             let (decision, recorded) =
                 gov.check_gate(&actor, gate, &release, commit.as_ref(), mode, &policy)?;
@@ -110,7 +64,7 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
             Ok(())
         }
         GateCommand::Replay { decision, pack } => {
-            let policy = RegoPolicy::load(pack.as_deref())?;
+            let policy = load_policy(pack.as_deref())?;
             let replay = gov.replay(*decision, &policy)?;
             printer.either(&replay, || {
                 if replay.identical {

@@ -7,7 +7,7 @@ use asom_governance::promotions::environment;
 use serde_json::json;
 
 use crate::cli::PromoteArgs;
-use crate::commands::gate::{RegoPolicy, print_decision};
+use crate::commands::gate::{load_policy, print_decision};
 use crate::commands::{parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
@@ -17,7 +17,7 @@ pub fn run(ctx: &Embedded, args: &PromoteArgs, printer: &Printer) -> CliResult {
     let actor = ctx.authenticate()?.principal;
     let release: ReleaseId = parse("--release", &args.release)?;
     let stage = parse_environment(&args.to)?;
-    let policy = RegoPolicy::load(args.pack.as_deref())?;
+    let policy = load_policy(args.pack.as_deref())?;
     let gov = ctx.governance();
     let outcome = gov.promote(&actor, &release, stage, &policy)?;
     let env = environment(stage);

@@ -25,6 +25,8 @@ use sha2::{Digest as _, Sha256};
 mod gates;
 
 fn main() -> anyhow::Result<()> {
+    // As the asom binary does: no backtrace capture for regorus's internal errors.
+    asom_policy::quiet_library_backtraces();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let only = args

@@ -249,12 +249,12 @@ pub const QA_REPORT: &str = "qa-execution-report";
 /// The results of one category or control in a release's compact view.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Outcomes {
-    /// Entry ids of passing results, in log order.
-    pub passing: Vec<asom_ledger::Hash>,
-    /// Entry ids of failing results, in log order.
-    pub failing: Vec<asom_ledger::Hash>,
-    /// Entry ids of informational results, in log order.
-    pub info: Vec<asom_ledger::Hash>,
+    /// Ledger indexes of the passing results, ascending (log order).
+    pub passing: Vec<u64>,
+    /// Ledger indexes of the failing results, ascending.
+    pub failing: Vec<u64>,
+    /// Ledger indexes of the informational results, ascending.
+    pub info: Vec<u64>,
     /// The status of the latest pass or fail result, if any (informational
     /// entries never set it).
     pub latest: Option<&'static str>,
@@ -263,29 +263,44 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
-    fn add(&mut self, status: &str, index: u64, id: asom_ledger::Hash) {
+    /// Adds the entries of one summary key (all of one status).
+    fn add(&mut self, status: &str, indexes: &[u64]) {
         let status = match status {
             "pass" => "pass",
             "fail" => "fail",
             _ => "info",
         };
         match status {
-            "pass" => self.passing.push(id),
-            "fail" => self.failing.push(id),
-            _ => self.info.push(id),
+            "pass" => self.passing.extend_from_slice(indexes),
+            "fail" => self.failing.extend_from_slice(indexes),
+            _ => self.info.extend_from_slice(indexes),
         }
         // Only results decide: an informational note after a pass must not
         // hide the pass (nor a failure).
-        if status != "info" && self.latest_index.is_none_or(|l| index > l) {
-            self.latest_index = Some(index);
+        if let Some(&last) = indexes.last()
+            && status != "info"
+            && self.latest_index.is_none_or(|l| last > l)
+        {
+            self.latest_index = Some(last);
             self.latest = Some(status);
         }
+    }
+
+    /// Puts each list in log order (keys are read one after another).
+    fn sort(&mut self) {
+        self.passing.sort_unstable();
+        self.failing.sort_unstable();
+        self.info.sort_unstable();
     }
 }
 
 /// A release's counted evidence, per test category and per control: what
 /// gates decide from, built from the ledger's index keys without reading
-/// the records (DESIGN.md §10), with every entry id it was built from.
+/// the records (DESIGN.md §10), with the ledger index of every entry it was
+/// built from. Indexes, not ids: at a given log size (whose signed root the
+/// decision records) an index names exactly one entry, and reading indexes
+/// never touches the entries; a decision turns the few its violations name
+/// into entry ids.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EvidenceView {
     /// T1..T8, each present.
@@ -363,10 +378,8 @@ impl Governance<'_> {
         for (summary, prod) in [(SUMMARY, false), (PROD_SUMMARY, true)] {
             for commit in commits {
                 let prefix = format!("{summary}{}:", commit.as_str());
-                for (key, index, entry_id) in
-                    self.store
-                        .keyed_with_prefix(&self.tenant, &prefix, before)?
-                {
+                for (key, indexes) in self.store.key_groups(&self.tenant, &prefix, before)? {
+                    let index = indexes.first().copied().unwrap_or_default();
                     let mut parts = key[prefix.len()..].splitn(6, ':');
                     let (
                         Some(control),
@@ -400,27 +413,35 @@ impl Governance<'_> {
                             out.prod_controls
                                 .entry(control.to_owned())
                                 .or_default()
-                                .add(status, index, entry_id);
+                                .add(status, &indexes);
                         }
                         continue;
                     }
                     if !counts {
-                        out.not_counted += 1;
+                        out.not_counted += indexes.len() as u64;
                         continue;
                     }
                     out.qa_report |= source_type == QA_REPORT && status == "pass";
                     out.controls
                         .entry(control.to_owned())
                         .or_default()
-                        .add(status, index, entry_id);
+                        .add(status, &indexes);
                     if category != "-" {
                         out.categories
                             .entry(category.to_owned())
                             .or_default()
-                            .add(status, index, entry_id);
+                            .add(status, &indexes);
                     }
                 }
             }
+        }
+        for o in out
+            .categories
+            .values_mut()
+            .chain(out.controls.values_mut())
+            .chain(out.prod_controls.values_mut())
+        {
+            o.sort();
         }
         Ok(out)
     }

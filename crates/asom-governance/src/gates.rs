@@ -237,6 +237,21 @@ impl Governance<'_> {
         before: u64,
         deployer: Option<&str>,
     ) -> Result<Value> {
+        Ok(self
+            .input_and_sod(gate, id, commit, at, before, deployer)?
+            .0)
+    }
+
+    /// The input, and the separation-of-duties report it holds (G3, G4).
+    fn input_and_sod(
+        &self,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+        at: OffsetDateTime,
+        before: u64,
+        deployer: Option<&str>,
+    ) -> Result<(Value, Option<asom_core::sod::SodReport>)> {
         let size = before;
         let before = Some(before);
         let view = self.release(id, before)?;
@@ -261,9 +276,12 @@ impl Governance<'_> {
                 "window_open": crq.window().map(|w| w.contains(at)),
             })
         });
-        let sod = match gate.stage() {
-            Some(stage) => {
-                let report = self.sod_report_for(id, stage, before, deployer)?;
+        let report = gate
+            .stage()
+            .map(|stage| self.sod_report_for(id, stage, before, deployer))
+            .transpose()?;
+        let sod = match &report {
+            Some(report) => {
                 json!({
                     "holds": report.holds(),
                     "violations": report.violations.iter().map(|v| json!({
@@ -274,37 +292,12 @@ impl Governance<'_> {
             }
             None => json!({"holds": true, "violations": []}),
         };
-        let change = match (gate, commit) {
-            (Gate::G1, Some(sha)) => {
-                let change = self.change(sha, before)?;
-                let keys: Vec<&str> = change
-                    .jira_keys()
-                    .iter()
-                    .map(asom_core::release::JiraKey::as_str)
-                    .collect();
-                let mut with_criteria = Vec::new();
-                for k in &keys {
-                    if self
-                        .story(k, before)?
-                        .is_some_and(|s| !s.acceptance_criteria.is_empty())
-                    {
-                        with_criteria.push(*k);
-                    }
-                }
-                json!({"commit": sha.as_str(), "jira_keys": keys, "jira_with_acceptance_criteria": with_criteria})
-            }
-            (Gate::G1, None) => {
-                return Err(GovernanceError::Invalid(
-                    "G1 checks one change: give its --commit".into(),
-                ));
-            }
-            _ => Value::Null,
-        };
+        let change = self.change_input(gate, commit, before)?;
         let g3_passed = self
             .latest_decision(id, Gate::G3, before)?
             .is_some_and(|d| d.result == "pass" || d.result == "override");
         let qa_report = evidence.qa_report;
-        Ok(json!({
+        let input = json!({
             "gate": gate,
             "at": rfc3339(at),
             "release": {
@@ -334,7 +327,43 @@ impl Governance<'_> {
             "governance_verification": !self.verifiers(id, before)?.is_empty(),
             "unresolved_qa_failures": 0,
             "g3_passed": g3_passed,
-        }))
+        });
+        Ok((input, report))
+    }
+
+    /// The `change` of a gate input: the checked commit at G1, null otherwise.
+    fn change_input(
+        &self,
+        gate: Gate,
+        commit: Option<&CommitSha>,
+        before: Option<u64>,
+    ) -> Result<Value> {
+        Ok(match (gate, commit) {
+            (Gate::G1, Some(sha)) => {
+                let change = self.change(sha, before)?;
+                let keys: Vec<&str> = change
+                    .jira_keys()
+                    .iter()
+                    .map(asom_core::release::JiraKey::as_str)
+                    .collect();
+                let mut with_criteria = Vec::new();
+                for k in &keys {
+                    if self
+                        .story(k, before)?
+                        .is_some_and(|s| !s.acceptance_criteria.is_empty())
+                    {
+                        with_criteria.push(*k);
+                    }
+                }
+                json!({"commit": sha.as_str(), "jira_keys": keys, "jira_with_acceptance_criteria": with_criteria})
+            }
+            (Gate::G1, None) => {
+                return Err(GovernanceError::Invalid(
+                    "G1 checks one change: give its --commit".into(),
+                ));
+            }
+            _ => Value::Null,
+        })
     }
 
     /// Evaluates a gate and records the decision. Any principal may ask (it
@@ -438,18 +467,20 @@ impl Governance<'_> {
             by,
             deployer,
         } = asked;
-        let input = self.gate_input(gate, id, commit, at, size, deployer)?;
+        let (input, sod) = self.input_and_sod(gate, id, commit, at, size, deployer)?;
         let bytes =
             jcs::canonicalize(&input).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
         let mut violations = policy.evaluate(&input).map_err(|e| {
             GovernanceError::Invalid(format!("the policy pack failed, so nothing passes: {e}"))
         })?;
+        // The pack names evidence by ledger index (the compact view's
+        // form); the decision names entries by id.
+        for v in &mut violations {
+            v.entries = self.entry_refs(&v.entries, size)?;
+        }
         // Separation of duties is Rust's, whatever the pack says.
-        if let Some(stage) = gate.stage() {
-            for v in &self
-                .sod_report_for(id, stage, Some(size), deployer)?
-                .violations
-            {
+        if let Some(report) = &sod {
+            for v in &report.violations {
                 let violation = Violation {
                     control: "C-02".into(),
                     gate: gate.to_string(),
@@ -497,6 +528,28 @@ impl Governance<'_> {
             at: rfc3339(at),
             notices,
         })
+    }
+
+    /// Entry references as ids: a decimal ledger index below `size` becomes
+    /// that entry's id; anything else (an id, an override's id) stays.
+    fn entry_refs(&self, refs: &[String], size: u64) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            match r.parse::<u64>() {
+                Ok(index) if r.len() < 20 => {
+                    if index >= size {
+                        return Err(GovernanceError::Invalid(format!(
+                            "the policy pack named ledger entry {index}, beyond the {size} entries the decision read"
+                        )));
+                    }
+                    out.push(self.store.entry_at(&self.tenant, index)?.id.to_hex());
+                }
+                _ => out.push(r.clone()),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// The notices of a decision: open overrides of the release, N/A

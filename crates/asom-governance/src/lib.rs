@@ -173,6 +173,14 @@ impl<'s> Governance<'s> {
             .map_err(|e| GovernanceError::Invalid(e.to_string()))
     }
 
+    /// The ids (hex) of the entries at `indexes`.
+    pub(crate) fn entry_ids(&self, indexes: &[u64]) -> Result<Vec<String>> {
+        indexes
+            .iter()
+            .map(|&i| Ok(self.store.entry_at(&self.tenant, i)?.id.to_hex()))
+            .collect()
+    }
+
     /// The entries under `key`, as of `before` (all when `None`).
     pub(crate) fn entries(&self, key: &str, before: Option<u64>) -> Result<Vec<StoredEntry>> {
         Ok(self.store.entries_with_key(&self.tenant, key, before)?)

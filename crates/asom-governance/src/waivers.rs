@@ -38,7 +38,6 @@ use asom_core::catalog::{Catalog, ControlId, Proof};
 use asom_core::crq::{ApprovalState, CrqType, Stage};
 use asom_core::principal::{Action, Principal};
 use asom_core::release::ReleaseId;
-use asom_ledger::Hash;
 use asom_store::{NewEntry, StoredEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -376,10 +375,7 @@ impl Governance<'_> {
                 }
                 match view.controls.get(control) {
                     Some(out) if out.latest == Some("pass") && !out.passing.is_empty() => {
-                        proof.insert(
-                            control.clone(),
-                            out.passing.iter().map(Hash::to_hex).collect::<Vec<_>>(),
-                        );
+                        proof.insert(control.clone(), self.entry_ids(&out.passing)?);
                     }
                     _ => missing.push(format!(
                         "{control}: no passing evidence recorded for release {release}"

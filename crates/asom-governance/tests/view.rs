@@ -107,7 +107,8 @@ fn evidence(
 }
 
 /// Passing, failing and informational entry ids.
-type Expected = (Vec<Hash>, Vec<Hash>, Vec<Hash>);
+/// Ledger indexes of the passing, failing and informational records.
+type Expected = (Vec<u64>, Vec<u64>, Vec<u64>);
 
 #[test]
 #[allow(clippy::too_many_lines)] // One story, told in order.
@@ -230,9 +231,9 @@ fn the_index_view_counts_exactly_what_the_record_view_counts_at_every_size() {
                 .entry(r.evidence.control_id().to_string())
                 .or_default();
             match r.evidence.status().as_str() {
-                "pass" => slot.0.push(r.entry_id),
-                "fail" => slot.1.push(r.entry_id),
-                _ => slot.2.push(r.entry_id),
+                "pass" => slot.0.push(r.index),
+                "fail" => slot.1.push(r.index),
+                _ => slot.2.push(r.index),
             }
         }
         for (control, outcomes) in &view.controls {

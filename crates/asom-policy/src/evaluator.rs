@@ -158,6 +158,11 @@ impl Evaluator {
         Ok(evaluator)
     }
 
+    /// A copy of the prepared engine.
+    pub(crate) fn engine_clone(&self) -> regorus::Engine {
+        self.engine.clone()
+    }
+
     /// The digest of the pack this evaluator runs.
     #[must_use]
     pub fn pack_digest(&self) -> Hash {

@@ -14,11 +14,10 @@ pub struct RegoPolicy {
 }
 
 impl RegoPolicy {
-    /// Prepares `pack` (fails on a pack that does not compile or passes an
-    /// empty input, like [`Evaluator::new`]).
+    /// The policy of a (validated) pack.
     pub fn new(pack: &Pack) -> Result<Self, PolicyError> {
         Ok(Self {
-            evaluator: Evaluator::new(pack)?,
+            evaluator: pack.evaluator(),
             pack: PackRef {
                 name: pack.name().to_owned(),
                 version: pack.version().to_owned(),

@@ -10,9 +10,9 @@
 //!               "material": false, "excluded_controls": ["C-09"]},
 //!   "change": {"commit": "<sha>", "jira_keys": ["SALES-1"], "jira_with_acceptance_criteria": ["SALES-1"]},
 //!   "evidence": {
-//!     "categories": {"T1": {"passing": ["<id>"], "failing": [], "info": [], "latest": "pass"}, "...": {}},
-//!     "controls":   {"C-06": {"passing": ["<id>"], "failing": ["<id>"], "info": [], "latest": "pass"}, "...": {}},
-//!     "prod_controls": {"C-05": {"passing": ["<id>"], "failing": [], "info": [], "latest": "pass"}}
+//!     "categories": {"T1": {"passing": [41], "failing": [], "info": [], "latest": "pass"}, "...": {}},
+//!     "controls":   {"C-06": {"passing": [41], "failing": [41], "info": [], "latest": "pass"}, "...": {}},
+//!     "prod_controls": {"C-05": {"passing": [41], "failing": [], "info": [], "latest": "pass"}}
 //!   },
 //!   "exceptions": {"C-09": {"approved_by": "gina", "entry": "<id>", "justification": "..."}},
 //!   "overrides": [{"gate": "G3", "controls": ["C-05"], "entry": "<id>", "crq": "CRQ0000001",
@@ -33,7 +33,8 @@
 //!   commit only, at G2..G4 the evidence bound to this release (its commits,
 //!   build and CRQ; at G4 the PROD-relevant evidence).
 //! - Each evidence view (per category `T1..T8`, per control in the catalog)
-//!   lists entry ids by status and says, in `latest`, the status of the most
+//!   lists the ledger indexes of its entries by status (asom's views; ids
+//!   are accepted too, for hand-made inputs) and says, in `latest`, the status of the most
 //!   recent `pass`/`fail` entry (`null` when there is none). The latest result
 //!   counts: a failure followed by a pass is passing, a pass followed by a
 //!   failure is failing; both entries stay visible in `passing`/`failing`.
@@ -129,16 +130,17 @@ fn check_view(at: &str, view: &Value) -> Result<()> {
         };
         let Value::Array(ids) = ids else {
             return Err(PolicyError::Input(format!(
-                "{at}.{list}: expected an array of entry ids, got {}",
+                "{at}.{list}: expected an array of ledger entry indexes or ids, got {}",
                 kind(ids)
             )));
         };
         for (i, id) in ids.iter().enumerate() {
             match id {
                 Value::String(s) if !s.trim().is_empty() => {}
+                Value::Number(n) if n.is_u64() => {}
                 other => {
                     return Err(PolicyError::Input(format!(
-                        "{at}.{list}[{i}]: expected a ledger entry id, got {}",
+                        "{at}.{list}[{i}]: expected a ledger entry index or id, got {}",
                         shown(Some(other))
                     )));
                 }
@@ -221,7 +223,7 @@ mod tests {
             ),
             (
                 json!({"evidence": {"categories": {"T1": {"failing": [""]}}}}),
-                "evidence.categories.T1.failing[0]: expected a ledger entry id, got \"\"",
+                "evidence.categories.T1.failing[0]: expected a ledger entry index or id, got \"\"",
             ),
             (
                 json!({"evidence": {"controls": {"C-06": {"latest": "passed"}}}}),

@@ -124,3 +124,19 @@ pub enum PolicyError {
 
 /// This crate's result type.
 pub type Result<T, E = PolicyError> = std::result::Result<T, E>;
+
+/// Turns off backtrace capture for library errors (`RUST_LIB_BACKTRACE=0`)
+/// unless the caller chose: call it first thing in `main`.
+///
+/// regorus raises and handles `anyhow` errors inside an evaluation, and
+/// `anyhow` captures a backtrace for each whenever `RUST_BACKTRACE` is set,
+/// which doubles the time of a gate decision for a backtrace nobody sees.
+/// Panics still honour `RUST_BACKTRACE`.
+#[allow(unsafe_code)] // `set_var` is unsafe only when other threads may read the environment.
+pub fn quiet_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: documented to be called first in `main`, before any other
+        // thread runs or reads the environment.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+}

@@ -88,6 +88,9 @@ pub struct Pack {
     extra: Value,
     modules: BTreeMap<String, String>,
     digest: Hash,
+    /// The evaluator built while validating, kept so that evaluating the
+    /// pack does not compile and check it a second time.
+    evaluator: Option<Box<crate::Evaluator>>,
 }
 
 impl Pack {
@@ -207,6 +210,7 @@ impl Pack {
             extra,
             modules,
             digest: Hash::default(),
+            evaluator: None,
         }
         .validated()
     }
@@ -226,10 +230,22 @@ impl Pack {
         let bytes = asom_ledger::jcs::canonicalize(&document)
             .map_err(|e| PolicyError::Data(format!("the pack cannot be canonicalised: {e}")))?;
         self.digest = Hash::of(&bytes);
-        // Compiles everything (tests included) and checks each gate.
-        crate::rego_tests::compile_all(&self)?;
-        crate::Evaluator::new(&self)?;
+        // Checks each gate (compiles the policy modules), then that the test
+        // modules compile on top of them.
+        let evaluator = crate::Evaluator::new(&self)?;
+        crate::rego_tests::compile_tests_on(&evaluator, &self)?;
+        self.evaluator = Some(Box::new(evaluator));
         Ok(self)
+    }
+
+    /// An evaluator of this pack, prepared when the pack was validated
+    /// (a clone of it: cheap).
+    #[must_use]
+    pub fn evaluator(&self) -> crate::Evaluator {
+        match &self.evaluator {
+            Some(e) => (**e).clone(),
+            None => unreachable!("a Pack is only built validated"),
+        }
     }
 
     /// The pack's name (`asom-default` for the built-in one).

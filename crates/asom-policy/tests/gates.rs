@@ -797,7 +797,9 @@ fn malformed_inputs_are_errors_not_passes() {
             "/evidence/categories/T3/latest",
             Some(json!("passed")),
         ),
-        with("G3", "/evidence/categories/T3/passing", Some(json!([1]))),
+        with("G3", "/evidence/categories/T3/passing", Some(json!([-1]))),
+        with("G3", "/evidence/categories/T3/passing", Some(json!([1.5]))),
+        with("G3", "/evidence/categories/T3/passing", Some(json!([true]))),
     ] {
         assert!(
             matches!(EVALUATOR.evaluate(&input), Err(PolicyError::Input(_))),

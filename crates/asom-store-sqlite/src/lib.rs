@@ -1272,6 +1272,47 @@ impl Store for SqliteStore {
         })
     }
 
+    fn key_groups(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<(String, Vec<u64>)>> {
+        // One row per key from the covering index (tenant, key, entry): SQLite
+        // walks the entries in C and never touches the entries table.
+        self.read(|conn| {
+            let t = tenant_id(conn, tenant)?;
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT key, group_concat(entry) FROM entry_keys \
+                     WHERE tenant = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) AND entry < ?4 \
+                     GROUP BY key ORDER BY key",
+                )
+                .map_err(backend)?;
+            let rows = s
+                .query_map(
+                    params![t, prefix, prefix_upper_bound(prefix), before_bound(before)],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (key, list) = row.map_err(backend)?;
+                let mut indexes = list
+                    .split(',')
+                    .map(|n| {
+                        n.parse::<u64>().map_err(|_| {
+                            StoreError::Corrupt(format!("entry index {n:?} under key {key:?}"))
+                        })
+                    })
+                    .collect::<Result<Vec<u64>>>()?;
+                // group_concat's order is unspecified: sort.
+                indexes.sort_unstable();
+                Ok((key, indexes))
+            })
+            .collect()
+        })
+    }
+
     fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>> {
         self.read(|conn| {
             let t = tenant_id(conn, tenant)?;

@@ -320,6 +320,25 @@ pub trait Store: Send + Sync {
         prefix: &str,
         before: Option<u64>,
     ) -> Result<Vec<(String, u64, Hash)>>;
+    /// The distinct index keys starting with `prefix`, each with the indexes
+    /// of its entries among the first `before` entries, ascending; sorted by
+    /// key. The cheap form of [`Store::keyed_with_prefix`] for summaries read
+    /// per key (no entry is touched). The default groups `keyed_with_prefix`.
+    fn key_groups(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        before: Option<u64>,
+    ) -> Result<Vec<(String, Vec<u64>)>> {
+        let mut out: Vec<(String, Vec<u64>)> = Vec::new();
+        for (key, index, _) in self.keyed_with_prefix(tenant, prefix, before)? {
+            match out.last_mut() {
+                Some((last, indexes)) if *last == key => indexes.push(index),
+                _ => out.push((key, vec![index])),
+            }
+        }
+        Ok(out)
+    }
     /// The distinct index keys starting with `prefix`, sorted.
     fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>>;
     /// Stored tree nodes, in the order asked. A missing node is `NotFound`.

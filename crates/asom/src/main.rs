@@ -55,6 +55,7 @@ fn governance(
 }
 
 fn main() -> ExitCode {
+    asom_policy::quiet_library_backtraces();
     let cli = cli::Cli::parse();
     init_logging();
     let printer = printer::Printer::new(&cli.global);

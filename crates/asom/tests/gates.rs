@@ -814,13 +814,22 @@ fn stable_outputs(w: &World) -> Vec<String> {
     w.release();
     w.crq();
     w.record("C-05", Some("T4"), "rbac-export", "pass", "dev");
-    w.record("C-06", Some("T3"), "dq-report", "fail", "dev");
+    let failed = w.record("C-06", Some("T3"), "dq-report", "fail", "dev");
     let check = |gate: &str| {
         w.act("admin")
             .args(["--stable-json", "gate", "check", gate, "--release", RELEASE])
             .run()
     };
     let g3 = check("G3").fails(1, &[]);
+    // The failing result is named by its entry id (the view's ledger index,
+    // turned into the id by the decision).
+    let d = g3.json();
+    let v = violation(&d["decision"], "C-06", "latest T3 (data quality) result");
+    assert_eq!(
+        v["entries"],
+        serde_json::json!([failed["recorded"]["id"]]),
+        "{failed:#}"
+    );
     let g2 = check("G2").ok();
     // A second run on the same store, after two more decisions were
     // recorded, prints the same bytes.
@@ -1336,6 +1345,7 @@ fn overrides_are_refused_for_g1_and_g2_for_agents_and_without_an_emergency_crq()
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // One override's life, told in order.
 fn an_approved_override_turns_a_block_into_override_until_its_deadline() {
     let w = World::new();
     let crq = w.emergency_release_missing_c05();

@@ -84,11 +84,12 @@ required contains [id, t] if {
 	some t in data.asom.lib.controls[id].categories
 }
 
-# A category ran for the commit and its latest result passed, with ledger ids.
+# A category ran for the commit and its latest result passed, with ledger
+# entries named.
 recorded(t) if {
 	data.asom.lib.passing_categories[t]
 	every e in input.evidence.categories[t].passing {
-		data.asom.lib.non_empty_string(e)
+		data.asom.lib.entry_named(e)
 	}
 }
 

@@ -35,3 +35,10 @@ test_g1_blocks_without_change if {
 test_g1_refuses_overrides if {
 	fixtures.controls_of(g1.violations) == {"C-11"} with input as object.union(fixtures.g1, {"overrides": [{"gate": "G1", "controls": ["C-03"], "entry": "o1", "expired": false}]})
 }
+
+test_g1_accepts_ledger_indexes_as_entries if {
+	count(g1.violations) == 0 with input as object.union(fixtures.g1, {"evidence": {"categories": {
+		"T1": {"passing": [41], "failing": [], "info": [], "latest": "pass"},
+		"T2": {"passing": [42, 57], "failing": [], "info": [], "latest": "pass"},
+	}}})
+}

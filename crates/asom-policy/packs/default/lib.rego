@@ -79,17 +79,31 @@ non_empty_array(a) if {
 	count(a) > 0
 }
 
+# A ledger entry named by asom's view (its index) or by its id.
+entry_named(e) if {
+	is_number(e)
+	e >= 0
+}
+
+entry_named(e) if non_empty_string(e)
+
 # "a, b, c" for a set or array of strings.
 joined(xs) := concat(", ", sort([x | some x in xs]))
 
-# The violation shape every gate returns. `entries` are ledger entry ids.
+# The violation shape every gate returns. `entries` name ledger entries as
+# text: the evidence view's ledger indexes ("41"), which asom turns into
+# entry ids, or ids as given (an override's).
 violation(control, reason, remediation, entries) := {
 	"control": control,
 	"gate": gate,
 	"reason": reason,
 	"remediation": remediation,
-	"entries": sort([e | some e in entries]),
+	"entries": sort([entry_ref(e) | some e in entries]),
 }
+
+entry_ref(e) := sprintf("%d", [e]) if {
+	is_number(e)
+} else := e
 
 # What remediation commands name when the input does not say.
 release_id := input.release.id if {

@@ -303,7 +303,7 @@ impl Governance<'_> {
             "release": {
                 "id": id.to_string(),
                 "scope": view.release.scope(),
-                "commits": view.release.commits(),
+                "commits": self.commits_in_order(&view.release, before)?,
                 "crq": view.release.crq(),
             },
             "product": {
@@ -329,6 +329,25 @@ impl Governance<'_> {
             "g3_passed": g3_passed,
         });
         Ok((input, report))
+    }
+
+    /// A release's commits, oldest first: in the order their changes were
+    /// recorded (the release keeps them as a set), so the last is the head.
+    fn commits_in_order(
+        &self,
+        release: &asom_core::release::Release,
+        before: Option<u64>,
+    ) -> Result<Vec<String>> {
+        let mut ordered = Vec::with_capacity(release.commits().len());
+        for sha in release.commits() {
+            let first = self
+                .entries(&format!("change:{}", sha.as_str()), before)?
+                .first()
+                .map_or(u64::MAX, |e| e.index);
+            ordered.push((first, sha.as_str().to_owned()));
+        }
+        ordered.sort();
+        Ok(ordered.into_iter().map(|(_, sha)| sha).collect())
     }
 
     /// The `change` of a gate input: the checked commit at G1, null otherwise.

@@ -290,6 +290,10 @@ fn to_rego(value: &Value) -> Result<regorus::Value> {
         Value::Null => regorus::Value::Null,
         Value::Bool(b) => regorus::Value::Bool(*b),
         Value::String(s) => regorus::Value::from(s.as_str()),
+        // Integers (the view's ledger indexes) directly; anything else
+        // through regorus's own reader, so it means the same.
+        Value::Number(n) if n.is_u64() => regorus::Value::from(n.as_u64().unwrap_or_default()),
+        Value::Number(n) if n.is_i64() => regorus::Value::from(n.as_i64().unwrap_or_default()),
         Value::Number(_) => regorus::Value::deserialize(value)
             .map_err(|e| PolicyError::Input(format!("a number regorus cannot read: {e}")))?,
         Value::Array(items) => {

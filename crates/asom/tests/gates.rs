@@ -1710,3 +1710,89 @@ fn promotion_needs_a_machine_and_a_passing_gate_in_enforce_mode() {
     let d = w.promote("cd-bot", "QA").fails(1, &[]).decision();
     violation(&d, "C-02", "approver-deploys");
 }
+
+#[test]
+fn remediations_name_the_release_head_commit_not_the_largest_sha() {
+    let w = World::new();
+    w.release(); // commit aaaa…
+    let head = sha('1'); // recorded later, sorts first
+    w.act("admin")
+        .args(["change", "record", "--product", PRODUCT, "--commit", &head])
+        .args(["--author", "alice", "--jira", "ORD-1"])
+        .run()
+        .ok();
+    w.act("admin")
+        .args(["release", "scope", RELEASE, "--commit", &head])
+        .run()
+        .ok();
+    w.crq();
+    let d = w.check("admin", "G3", &[]).fails(1, &[]).decision();
+    remedies(
+        violation(&d, "C-06", "needs passing T3"),
+        &[&format!("--commit {head}")],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 12. The demo (the README's quickstart)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_demo_blocks_then_passes_reaches_prod_and_replays_every_decision() {
+    let tmp = TempDir::new().expect("temp dir");
+    let at = tmp.path().join("demo");
+    let out = support::asom(tmp.path(), &tmp.path().join("unused"))
+        .args(["demo", "--at"])
+        .arg(&at)
+        .run()
+        .ok();
+    let text = &out.stdout;
+    let find = |what: &str| {
+        text.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in the demo's output:\n{text}"))
+    };
+    // In this order: G1 and G2 pass, G3 blocks naming C-05/T4, C-06/T3 and the
+    // QA approval, then passes; QA, then G4, then PROD.
+    let g1 = find("G1 sales-transactions@1.4.0  PASS");
+    let g2 = find("G2 sales-transactions@1.4.0  PASS");
+    let block = find("G3 sales-transactions@1.4.0  BLOCK");
+    for reason in [
+        "C-05 (access control & least privilege) has no passing evidence",
+        "T4 (access/security)",
+        "C-06 (data quality) needs passing T3 (data quality) results",
+        "is not approved for QA yet",
+    ] {
+        assert!(find(reason) > block, "{reason}");
+    }
+    let pass = find("G3 sales-transactions@1.4.0  PASS");
+    let qa = find("PROMOTED sales-transactions@1.4.0 to QA");
+    let g4 = find("G4 sales-transactions@1.4.0  PASS");
+    let prod = find("PROMOTED sales-transactions@1.4.0 to PROD");
+    assert!(g1 < g2 && g2 < block && block < pass && pass < qa && qa < g4 && g4 < prod);
+    // Every decision it made replays byte for byte, and it says which.
+    let table = &text[find("  entry  gate  result")..];
+    let decisions = table
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .count();
+    let replayed = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("decision ") && l.contains("replays byte for byte"))
+        .count();
+    assert_eq!(
+        decisions, 9,
+        "G1 x3, G2, G3 x3 (one by promote), G4 x2:\n{table}"
+    );
+    assert_eq!(replayed, decisions, "{text}");
+    assert!(!text.contains("does NOT replay"), "{text}");
+    // It ends with the checkpoint and the verifier key.
+    assert!(find("verified:") < find("verifier key: "));
+    // --at keeps what it made; a second run there is refused (exit 2).
+    assert!(at.join(".asom").join("asom.db").is_file());
+    support::asom(tmp.path(), &tmp.path().join("unused"))
+        .args(["demo", "--at"])
+        .arg(&at)
+        .run()
+        .fails(2, &["already exists"]);
+}

@@ -357,7 +357,7 @@ impl Governance<'_> {
         self.evidence_view_of(id, &view, &[commit], before)
     }
 
-    fn evidence_view_of(
+    pub(crate) fn evidence_view_of(
         &self,
         id: &ReleaseId,
         view: &crate::releases::ReleaseView,

@@ -257,10 +257,11 @@ impl Governance<'_> {
         let view = self.release(id, before)?;
         let product = self.product(id.product().as_str(), before)?;
         // G1 decides on one change: only its commit's evidence counts there.
-        let evidence = match (gate, commit) {
-            (Gate::G1, Some(sha)) => self.commit_evidence_view(id, sha, before)?,
-            _ => self.evidence_view(id, before)?,
+        let commits: Vec<&CommitSha> = match (gate, commit) {
+            (Gate::G1, Some(sha)) => vec![sha],
+            _ => view.release.commits().iter().collect(),
         };
+        let evidence = self.evidence_view_of(id, &view, &commits, before)?;
         let crq = view.crq.as_ref().map(|crq| {
             let approval = |stage| match crq.approval_state(stage) {
                 ApprovalState::Approved => "approved",
@@ -278,7 +279,7 @@ impl Governance<'_> {
         });
         let report = gate
             .stage()
-            .map(|stage| self.sod_report_for(id, stage, before, deployer))
+            .map(|stage| self.sod_report_of(&view, stage, before, deployer))
             .transpose()?;
         let sod = match &report {
             Some(report) => {

@@ -305,6 +305,18 @@ impl Governance<'_> {
         deployer: Option<&str>,
     ) -> Result<SodReport> {
         let view = self.release(id, before)?;
+        self.sod_report_of(&view, stage, before, deployer)
+    }
+
+    /// [`Governance::sod_report_for`] over a release already read.
+    pub(crate) fn sod_report_of(
+        &self,
+        view: &ReleaseView,
+        stage: Stage,
+        before: Option<u64>,
+        deployer: Option<&str>,
+    ) -> Result<SodReport> {
+        let id = view.release.id();
         let directory = self.directory(before)?;
         let mut facts = ReleaseFacts::default();
         for change in &view.changes {

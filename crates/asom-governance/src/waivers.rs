@@ -405,11 +405,7 @@ impl Governance<'_> {
 
     /// One override, as of `before`.
     pub fn override_by_id(&self, id: &str, before: Option<u64>) -> Result<Override> {
-        let entries = self.entries(&format!("override:{id}"), before)?;
-        fold_overrides(&entries)?
-            .into_values()
-            .next()
-            .ok_or_else(|| GovernanceError::NotFound(format!("no override {id}")))
+        self.waiver_by_id(id, before)
     }
 
     /// The overrides of a release (all of them when `release` is `None`), as
@@ -419,11 +415,30 @@ impl Governance<'_> {
         release: Option<&ReleaseId>,
         before: Option<u64>,
     ) -> Result<Vec<Override>> {
-        let key = release.map_or_else(|| "overrides".to_owned(), |r| format!("overrides-of:{r}"));
-        let mut all: Vec<Override> = fold_overrides(&self.entries(&key, before)?)?
+        self.waivers(release, before)
+    }
+
+    fn waiver_by_id<W: Waiver>(&self, id: &str, before: Option<u64>) -> Result<W> {
+        let entries = self.entries(&format!("{}:{id}", W::KIND), before)?;
+        W::fold(&entries)?
+            .into_values()
+            .next()
+            .ok_or_else(|| GovernanceError::NotFound(format!("no {} {id}", W::KIND)))
+    }
+
+    fn waivers<W: Waiver>(
+        &self,
+        release: Option<&ReleaseId>,
+        before: Option<u64>,
+    ) -> Result<Vec<W>> {
+        let key = release.map_or_else(
+            || format!("{}s", W::KIND),
+            |r| format!("{}s-of:{r}", W::KIND),
+        );
+        let mut all: Vec<W> = W::fold(&self.entries(&key, before)?)?
             .into_values()
             .collect();
-        all.sort_by(|a, b| (&a.requested_at, &a.id).cmp(&(&b.requested_at, &b.id)));
+        all.sort_by(|a, b| a.order().cmp(&b.order()));
         Ok(all)
     }
 
@@ -524,11 +539,7 @@ impl Governance<'_> {
 
     /// One exception, as of `before`.
     pub fn exception_by_id(&self, id: &str, before: Option<u64>) -> Result<Exception> {
-        let entries = self.entries(&format!("exception:{id}"), before)?;
-        fold_exceptions(&entries)?
-            .into_values()
-            .next()
-            .ok_or_else(|| GovernanceError::NotFound(format!("no exception {id}")))
+        self.waiver_by_id(id, before)
     }
 
     /// The exceptions of a release (all when `None`), as of `before`, oldest first.
@@ -537,17 +548,12 @@ impl Governance<'_> {
         release: Option<&ReleaseId>,
         before: Option<u64>,
     ) -> Result<Vec<Exception>> {
-        let key = release.map_or_else(|| "exceptions".to_owned(), |r| format!("exceptions-of:{r}"));
-        let mut all: Vec<Exception> = fold_exceptions(&self.entries(&key, before)?)?
-            .into_values()
-            .collect();
-        all.sort_by(|a, b| (&a.requested_at, &a.id).cmp(&(&b.requested_at, &b.id)));
-        Ok(all)
+        self.waivers(release, before)
     }
 
     /// The full id of the override or exception a reference (a full id or a
     /// unique prefix of at least 8 hex digits) names.
-    fn resolve_waiver(&self, kind: &str, reference: &str) -> Result<String> {
+    pub fn resolve_waiver(&self, kind: &str, reference: &str) -> Result<String> {
         let r = reference.trim().to_ascii_lowercase();
         if r.len() < 8 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(GovernanceError::Invalid(format!(
@@ -607,6 +613,34 @@ impl Governance<'_> {
             }
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// What overrides and exceptions share: an entry kind, a fold of their
+/// entries by id, and an order (request time, then id).
+trait Waiver: Sized {
+    const KIND: &'static str;
+    fn fold(entries: &[StoredEntry]) -> Result<BTreeMap<String, Self>>;
+    fn order(&self) -> (&str, &str);
+}
+
+impl Waiver for Override {
+    const KIND: &'static str = "override";
+    fn fold(entries: &[StoredEntry]) -> Result<BTreeMap<String, Self>> {
+        fold_overrides(entries)
+    }
+    fn order(&self) -> (&str, &str) {
+        (&self.requested_at, &self.id)
+    }
+}
+
+impl Waiver for Exception {
+    const KIND: &'static str = "exception";
+    fn fold(entries: &[StoredEntry]) -> Result<BTreeMap<String, Self>> {
+        fold_exceptions(entries)
+    }
+    fn order(&self) -> (&str, &str) {
+        (&self.requested_at, &self.id)
     }
 }
 

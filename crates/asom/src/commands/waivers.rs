@@ -61,7 +61,7 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
         OverrideCommand::Approve { id } => {
             let actor = ctx.authenticate()?.principal;
             let recorded = gov.approve_override(&actor, id)?;
-            let o = gov.override_by_id(&resolve(&gov, "override", id)?, None)?;
+            let o = gov.override_by_id(&gov.resolve_waiver("override", id)?, None)?;
             printer.either(&json!({"override": o, "recorded": recorded}), || {
                 format!(
                     "override {} approved by {}: {} may pass {} on it until {}, when the deferred evidence ({}) is due\n{}",
@@ -78,7 +78,7 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
         OverrideCommand::Remediate { id } => {
             let actor = ctx.authenticate()?.principal;
             let recorded = gov.remediate_override(&actor, id)?;
-            let o = gov.override_by_id(&resolve(&gov, "override", id)?, None)?;
+            let o = gov.override_by_id(&gov.resolve_waiver("override", id)?, None)?;
             printer.either(&json!({"override": o, "recorded": recorded}), || {
                 format!(
                     "override {} is remediated: the deferred evidence ({}) is in the ledger\n{}",
@@ -221,7 +221,7 @@ pub fn exceptions(ctx: &Embedded, command: &ExceptionCommand, printer: &Printer)
         ExceptionCommand::Approve { id } => {
             let actor = ctx.authenticate()?.principal;
             let recorded = gov.approve_exception(&actor, id)?;
-            let e = gov.exception_by_id(&resolve(&gov, "exception", id)?, None)?;
+            let e = gov.exception_by_id(&gov.resolve_waiver("exception", id)?, None)?;
             printer.either(&json!({"exception": e, "recorded": recorded}), || {
                 format!(
                     "{} is N/A for {} (approved by {}); the gates count it and every report shows it\n{}",
@@ -290,22 +290,6 @@ fn exception_text(list: &[Exception], by_control: &BTreeMap<&str, usize>) -> Str
         }
     );
     out
-}
-
-/// The full id a reference names (for reading back after a command).
-fn resolve(
-    gov: &asom_governance::Governance<'_>,
-    kind: &str,
-    reference: &str,
-) -> CliResult<String> {
-    let r = reference.trim().to_ascii_lowercase();
-    let keys = gov
-        .store()
-        .keys_with_prefix(gov.tenant(), &format!("{kind}:{r}"))
-        .map_err(|e| CliError::usage(anyhow!(e)))?;
-    keys.first()
-        .map(|k| k[kind.len() + 1..].to_owned())
-        .ok_or_else(|| CliError::usage(anyhow!("no {kind} {reference}")))
 }
 
 /// `--deadline`: RFC 3339, or a date meaning the end of that day (UTC).

@@ -62,7 +62,7 @@ const CONTROLS: [(&str, &str); 6] = [
     ("C-08", "T6"),
 ];
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
@@ -222,7 +222,7 @@ fn command_row(asom: &std::path::Path, root: &std::path::Path, n: u32) -> anyhow
     Ok(())
 }
 
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
@@ -237,29 +237,7 @@ fn whole_command(
     rounds: usize,
 ) -> anyhow::Result<Duration> {
     use std::process::Command;
-    let dir = root.join(format!("cli-{n}"));
-    let init = Command::new(asom)
-        .args(["--dir"])
-        .arg(&dir)
-        .args(["--format", "json", "init"])
-        .output()?;
-    anyhow::ensure!(
-        init.status.success(),
-        "asom init: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let init: serde_json::Value = serde_json::from_slice(&init.stdout)?;
-    let token = init["admin_token"].as_str().unwrap_or_default().to_owned();
-    let store = asom_store_sqlite::SqliteStore::open(dir.join("asom.db"))?;
-    for key in std::fs::read_dir(dir.join("keys"))? {
-        let text = std::fs::read_to_string(key?.path())?;
-        let signer = asom_ledger::note::NoteSigner::from_private_key_string(text.trim())?;
-        store.register_signer("default", std::sync::Arc::new(signer))?;
-    }
-    let gov = Governance::new(&store, "default");
-    let release = setup(&store, &gov, n, "default", false)?;
-    drop(gov);
-    store.close();
+    let (dir, token, release) = cli_store(asom, &root.join(format!("cli-{n}")), n)?;
     let mut times = Vec::new();
     for _ in 0..rounds {
         let start = Instant::now();
@@ -280,8 +258,42 @@ fn whole_command(
     Ok(median(times))
 }
 
+/// A real asom directory (`asom init`) holding the benchmark release with `n`
+/// evidence records, recorded in process with the directory's own log key.
+/// Returns the directory, the admin token and the release.
+pub fn cli_store(
+    asom: &std::path::Path,
+    dir: &std::path::Path,
+    n: u32,
+) -> anyhow::Result<(std::path::PathBuf, String, ReleaseId)> {
+    use std::process::Command;
+    let init = Command::new(asom)
+        .args(["--dir"])
+        .arg(dir)
+        .args(["--format", "json", "init"])
+        .output()?;
+    anyhow::ensure!(
+        init.status.success(),
+        "asom init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let init: serde_json::Value = serde_json::from_slice(&init.stdout)?;
+    let token = init["admin_token"].as_str().unwrap_or_default().to_owned();
+    let store = asom_store_sqlite::SqliteStore::open(dir.join("asom.db"))?;
+    for key in std::fs::read_dir(dir.join("keys"))? {
+        let text = std::fs::read_to_string(key?.path())?;
+        let signer = asom_ledger::note::NoteSigner::from_private_key_string(text.trim())?;
+        store.register_signer("default", std::sync::Arc::new(signer))?;
+    }
+    let gov = Governance::new(&store, "default");
+    let release = setup(&store, &gov, n, "default", false)?;
+    drop(gov);
+    store.close();
+    Ok((dir.to_path_buf(), token, release))
+}
+
 /// A product, a release with one commit and its CRQ, and `n` evidence records.
-fn setup(
+pub fn setup(
     store: &asom_store_sqlite::SqliteStore,
     gov: &Governance<'_>,
     n: u32,

@@ -22,6 +22,7 @@ use asom_store_sqlite::SqliteStore;
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
 use sha2::{Digest as _, Sha256};
 
+mod audit;
 mod gates;
 
 fn main() -> anyhow::Result<()> {
@@ -37,9 +38,10 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("ledger") => ledger(quick, only.as_deref()),
         Some("gates") => gates::run(quick),
+        Some("audit") => audit::run(quick),
         _ => {
             bail!(
-                "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs]"
+                "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs] | gates [--quick] | audit [--quick]"
             )
         }
     }

@@ -182,6 +182,16 @@ impl Governance<'_> {
             .collect()
     }
 
+    /// Every evidence entry of the tenant, in log order, with its index, id
+    /// and producer (what `asom verify --artifacts` re-hashes).
+    pub fn all_evidence(&self) -> Result<Vec<(u64, asom_ledger::Hash, String, Evidence)>> {
+        self.entries("evidence", None)?
+            .iter()
+            .filter(|e| e.kind == "evidence")
+            .map(|e| Ok((e.index, e.id, Self::author_of(e)?, stored_evidence(e)?)))
+            .collect()
+    }
+
     /// The evidence entry at `index`, or whose evidence id, entry id or
     /// content id is `id`.
     pub fn evidence(&self, reference: &str) -> Result<(u64, Evidence)> {

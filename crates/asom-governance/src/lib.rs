@@ -42,6 +42,7 @@ use asom_store::{Appended, NewEntry, Store, StoreError, StoredEntry};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
+pub mod audit;
 pub mod evidence;
 pub mod gates;
 pub mod principals;

@@ -87,6 +87,8 @@ pub struct Pack {
     catalog: Catalog,
     extra: Value,
     modules: BTreeMap<String, String>,
+    /// Every file as given, by name (what an export ships).
+    files: BTreeMap<String, String>,
     digest: Hash,
     /// The evaluator built while validating, kept so that evaluating the
     /// pack does not compile and check it a second time.
@@ -145,7 +147,9 @@ impl Pack {
         let mut overlay_text = None;
         let mut extra_text = None;
         let mut modules = BTreeMap::new();
+        let mut all = BTreeMap::new();
         for (name, text) in files {
+            all.insert(name.clone(), text.clone());
             let slot = match name.as_str() {
                 MANIFEST_FILE => &mut manifest_text,
                 CATALOG_FILE => &mut catalog_text,
@@ -209,6 +213,7 @@ impl Pack {
             catalog,
             extra,
             modules,
+            files: all,
             digest: Hash::default(),
             evaluator: None,
         }
@@ -284,6 +289,13 @@ impl Pack {
     #[must_use]
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// Every file of the pack as it was given, by name: enough to load the
+    /// same pack again ([`Pack::from_files`]) and get the same digest.
+    #[must_use]
+    pub fn files(&self) -> &BTreeMap<String, String> {
+        &self.files
     }
 
     /// The modules, by file name, tests included.

@@ -60,8 +60,10 @@ pub enum Format {
     Text,
     /// For programs.
     Json,
-    /// For pull-request comments and wikis (gate decisions and promotions).
+    /// For pull-request comments and wikis (gate decisions, promotions, audits).
     Markdown,
+    /// One self-contained page (audit reports).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +116,15 @@ pub enum Command {
     /// an active emergency override in enforce mode. Exit 0: promoted; 1: the
     /// gate blocks; 2: usage or input error.
     Promote(PromoteArgs),
+    /// The audit walkthrough of a release: CRQ, scope, entries, coverage,
+    /// evidence, approvals, separation of duties, decisions, overrides.
+    Audit(AuditArgs),
+    /// Verify the whole log and, with --artifacts, re-hash the evidence artifacts asom can reach.
+    Verify(TopVerifyArgs),
+    /// Export a release as an evidence bundle that verifies offline (--out FILE.tar.gz).
+    Export(ExportArgs),
+    /// Check an evidence bundle with no store: proofs, signature, every file.
+    VerifyBundle(VerifyBundleArgs),
     /// Run the worked example end to end on a fresh store, explaining each step.
     ///
     /// G1 and G2 pass, G3 blocks and then passes after remediation, G4 passes,
@@ -236,6 +247,45 @@ pub struct PromoteArgs {
     /// An organisation's policy pack directory (default: the built-in pack).
     #[arg(long, value_name = "DIR", env = "ASOM_POLICY_PACK")]
     pub pack: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The release, product@version.
+    pub release: String,
+    /// The policy pack decisions replay with (default: the built-in pack).
+    #[arg(long, value_name = "DIR", env = "ASOM_POLICY_PACK")]
+    pub pack: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopVerifyArgs {
+    /// Also re-hash every evidence artifact asom can reach (file: paths,
+    /// http(s): URLs) and report drift per entry.
+    #[arg(long)]
+    pub artifacts: bool,
+    /// Only the artifacts of this release.
+    #[arg(long, requires = "artifacts")]
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The release, product@version.
+    pub release: String,
+    /// The policy pack to ship (default: the built-in pack).
+    #[arg(long, value_name = "DIR", env = "ASOM_POLICY_PACK")]
+    pub pack: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBundleArgs {
+    /// The bundle, as written by `asom export`.
+    pub bundle: PathBuf,
+    /// The log's verifier key, obtained independently (default: the key the
+    /// bundle carries, with a warning: that proves consistency, not origin).
+    #[arg(long, value_name = "VKEY")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -50,7 +50,12 @@ fn governance(
         C::Override(c) => commands::waivers::overrides(&ctx, c, printer),
         C::Exception(c) => commands::waivers::exceptions(&ctx, c, printer),
         C::Promote(args) => commands::promote::run(&ctx, args, printer),
-        C::Init(_) | C::Ledger(_) | C::Demo(_) => unreachable!("dispatched in main"),
+        C::Audit(args) => commands::audit::run(&ctx, args, printer),
+        C::Export(args) => commands::bundle::export(&ctx, args, printer),
+        C::Verify(args) => commands::verify::run(&ctx, args, printer),
+        C::Init(_) | C::Ledger(_) | C::Demo(_) | C::VerifyBundle(_) => {
+            unreachable!("dispatched in main")
+        }
     }
 }
 
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         cli::Command::Init(args) => commands::init::run(&cli.global, args, &printer),
         cli::Command::Ledger(cmd) => commands::ledger::run(&cli.global, cmd, &printer),
         cli::Command::Demo(args) => commands::demo::run(args, &printer),
+        cli::Command::VerifyBundle(args) => commands::bundle::verify(args, &printer),
         command => governance(&cli.global, command, &printer),
     };
     match result {

@@ -52,6 +52,22 @@ impl Printer {
         self.format
     }
 
+    /// The `--out` file, for commands whose product is a file (a bundle).
+    pub fn out_path(&self) -> Option<PathBuf> {
+        self.out.clone()
+    }
+
+    /// The same printer writing to standard output (for the summary of a
+    /// command whose `--out` is its product).
+    pub fn to_stdout(&self) -> Self {
+        Self {
+            format: self.format,
+            stable: self.stable,
+            out: None,
+            private: false,
+        }
+    }
+
     /// Whether `--stable-json` asked for output that depends only on the
     /// inputs (commands leave out where in the ledger it landed, and timings).
     pub fn stable(&self) -> bool {
@@ -88,8 +104,8 @@ impl Printer {
         match self.format {
             Format::Json => self.json(json),
             Format::Text => self.text(&text()),
-            Format::Markdown => Err(crate::exit::CliError::usage(anyhow::anyhow!(
-                "--format markdown is available for `gate check`, `promote` and `override list`; use text or json here"
+            Format::Markdown | Format::Html => Err(crate::exit::CliError::usage(anyhow::anyhow!(
+                "--format markdown is available for `gate check`, `promote`, `override list` and `audit`, --format html for `audit`; use text or json here"
             ))),
         }
     }
@@ -105,8 +121,16 @@ impl Printer {
             Format::Json => self.json(json),
             Format::Text => self.text(&text()),
             Format::Markdown => self.text(&markdown()),
+            Format::Html => Err(crate::exit::CliError::usage(anyhow::anyhow!(
+                "--format html is available for `asom audit`; use text, json or markdown here"
+            ))),
         }
     }
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix).
+pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    write_file(path, data, true)
 }
 
 fn write_file(path: &Path, data: &[u8], private: bool) -> anyhow::Result<()> {

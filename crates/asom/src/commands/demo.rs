@@ -76,8 +76,9 @@ pub fn run(args: &DemoArgs, printer: &Printer) -> CliResult {
         let _ = fs::remove_dir_all(&root);
     } else {
         crate::printer::note(&format!(
-            "the demo's asom directory is kept: explore it with `asom --dir {} ledger checkpoint`",
-            root.join(".asom").display()
+            "the demo's asom directory is kept: explore it with `asom --dir {} audit sales-transactions@1.4.0`; its principals' tokens are in {}",
+            root.join(".asom").display(),
+            root.join("tokens.env").display()
         ));
     }
     result
@@ -410,7 +411,16 @@ impl Demo {
                 t["token"].as_str().unwrap_or_default().to_owned(),
             );
         }
-        self.say("  (each of them got a token; the demo acts as each in turn)");
+        // The tokens, for exploring a kept demo as any of its principals.
+        let env: String = self
+            .tokens
+            .iter()
+            .map(|(who, t)| format!("ASOM_TOKEN_{}={t}\n", who.to_uppercase().replace('-', "_")))
+            .collect();
+        crate::printer::write_private(&self.root.join("tokens.env"), env.as_bytes())?;
+        self.say(
+            "  (each of them got a token, kept in tokens.env beside the store (mode 0600);\n   the demo acts as each in turn)",
+        );
 
         self.section(
             "The epic and its two stories, with acceptance criteria",

@@ -206,7 +206,7 @@ fn find_entry(ctx: &Embedded, reference: &str) -> CliResult<StoredEntry> {
 fn get(ctx: &Embedded, args: &EntryRefArgs, printer: &Printer) -> CliResult {
     let entry = find_entry(ctx, &args.entry)?;
     match printer.format() {
-        crate::cli::Format::Text | crate::cli::Format::Markdown => printer.bytes(&entry.bytes)?,
+        crate::cli::Format::Text | crate::cli::Format::Markdown | crate::cli::Format::Html => printer.bytes(&entry.bytes)?,
         crate::cli::Format::Json => {
             let parsed: serde_json::Value = serde_json::from_slice(&entry.bytes)
                 .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", entry.index)))?;
@@ -232,7 +232,8 @@ fn checkpoint(ctx: &Embedded, printer: &Printer) -> CliResult {
 }
 
 /// The tlog-proof of entry `index` against the signed checkpoint of `size`.
-fn receipt_for(ctx: &Embedded, index: u64, size: u64) -> CliResult<Receipt> {
+/// The receipt of entry `index` against the checkpoint signed at `size`.
+pub fn receipt_for(ctx: &Embedded, index: u64, size: u64) -> CliResult<Receipt> {
     let cp = ctx.store.checkpoint_at(&ctx.tenant, size).map_err(|e| match e {
         StoreError::NotFound { .. } => {
             let sizes: Vec<u64> = ctx.store.checkpoints(&ctx.tenant).map(|c| c.iter().map(|c| c.size).collect()).unwrap_or_default();

@@ -8,6 +8,8 @@ use asom_governance::Recorded;
 
 use crate::exit::{CliError, CliResult};
 
+pub mod audit;
+pub mod bundle;
 pub mod demo;
 pub mod evidence;
 pub mod gate;
@@ -18,6 +20,7 @@ pub mod product;
 pub mod promote;
 pub mod release;
 pub mod story;
+pub mod verify;
 pub mod waivers;
 
 /// Parses a flag's or an argument's value, naming it in the error.

@@ -34,7 +34,10 @@ pub fn run(quick: bool) -> anyhow::Result<()> {
         times.push(start.elapsed());
         traced = report.evidence.len();
     }
-    anyhow::ensure!(traced == n as usize, "the report traced {traced} of {n} records");
+    anyhow::ensure!(
+        traced == n as usize,
+        "the report traced {traced} of {n} records"
+    );
     let t = median(times);
     let budget = if n == 10_000 { Some(200.0) } else { None };
     row(
@@ -49,7 +52,13 @@ pub fn run(quick: bool) -> anyhow::Result<()> {
 
     let asom = std::env::current_exe()?.with_file_name("asom");
     if !asom.is_file() {
-        row("audit", "whole commands", "not run", "build asom beside asom-bench", None);
+        row(
+            "audit",
+            "whole commands",
+            "not run",
+            "build asom beside asom-bench",
+            None,
+        );
         return Ok(());
     }
     let (cli, token, release) = cli_store(&asom, &dir.path().join("cli-audit"), n)?;
@@ -62,7 +71,11 @@ pub fn run(quick: bool) -> anyhow::Result<()> {
             .args(["--format", "json", "audit", &release.to_string()])
             .output()?;
         times.push(start.elapsed());
-        anyhow::ensure!(out.status.success(), "asom audit: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "asom audit: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     row(
         "audit",
@@ -72,32 +85,49 @@ pub fn run(quick: bool) -> anyhow::Result<()> {
         None,
     );
 
+    drop(token);
+    verify_bundle_row(&asom, dir.path())
+}
+
+/// `asom verify-bundle` on a bundle of about 300 entries, as a whole command.
+fn verify_bundle_row(asom: &std::path::Path, root: &std::path::Path) -> anyhow::Result<()> {
     // A bundle of about 300 entries: 290 evidence records plus the release,
     // change, CRQ and export entries.
-    let (small, token_small, small_release) = cli_store(&asom, &dir.path().join("cli-bundle"), 290)?;
-    drop(token);
-    let bundle = dir.path().join("bundle.tar.gz");
-    let out = Command::new(&asom)
+    let (small, token_small, small_release) = cli_store(asom, &root.join("cli-bundle"), 290)?;
+    let bundle = root.join("bundle.tar.gz");
+    let out = Command::new(asom)
         .arg("--dir")
         .arg(&small)
         .args(["export", &small_release.to_string(), "--out"])
         .arg(&bundle)
         .env("ASOM_TOKEN", &token_small)
         .output()?;
-    anyhow::ensure!(out.status.success(), "asom export: {}", String::from_utf8_lossy(&out.stderr));
-    let key = Command::new(&asom).arg("--dir").arg(&small).args(["ledger", "pubkey"]).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "asom export: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = Command::new(asom)
+        .arg("--dir")
+        .arg(&small)
+        .args(["ledger", "pubkey"])
+        .output()?;
     let key = String::from_utf8(key.stdout)?.trim().to_owned();
     let mut times = Vec::new();
     let mut entries = String::new();
     for _ in 0..15 {
         let start = Instant::now();
-        let out = Command::new(&asom)
+        let out = Command::new(asom)
             .args(["--format", "json", "verify-bundle"])
             .arg(&bundle)
             .args(["--key", &key])
             .output()?;
         times.push(start.elapsed());
-        anyhow::ensure!(out.status.success(), "asom verify-bundle: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "asom verify-bundle: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         entries = doc["entries"].to_string();
     }

@@ -266,63 +266,15 @@ impl Governance<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let entries = self.release_entries(&view, before)?;
+        // Each entry of the release is read once, and parsed once, lightly.
+        let map = self.release_entry_map(&view, before)?;
+        let entries = lines_of(&map)?;
         let overrides = self.overrides(Some(id), before)?;
         let exceptions = self.exceptions(Some(id), before)?;
-        let evidence = self.evidence_traces(id, before)?;
+        let evidence = evidence_traces(&view, &map)?;
         let coverage = self.coverage(&view, &product, &overrides, &exceptions, now, before)?;
 
-        let mut approvals = Vec::new();
-        if let Some(crq) = &view.crq {
-            let standing = crq.approvals();
-            for a in crq.all_approvals() {
-                approvals.push(ApprovalLine {
-                    what: format!("CRQ {} for {}", crq.number(), stage_name(a.stage)),
-                    decision: match a.decision {
-                        asom_core::crq::Decision::Approved => "approved".into(),
-                        asom_core::crq::Decision::Rejected => "rejected".into(),
-                    },
-                    by: a.approver.clone(),
-                    at: rfc3339(a.at),
-                    standing: standing.contains(a),
-                    entry: None,
-                });
-            }
-        }
-        for o in &overrides {
-            if let (Some(by), Some(at)) = (&o.approved_by, &o.approved_at) {
-                approvals.push(ApprovalLine {
-                    what: format!("emergency override {} of {}", short(&o.id), o.gate),
-                    decision: "approved".into(),
-                    by: by.clone(),
-                    at: at.clone(),
-                    standing: true,
-                    entry: None,
-                });
-            }
-        }
-        for e in &exceptions {
-            if let (Some(by), Some(at)) = (&e.approved_by, &e.approved_at) {
-                approvals.push(ApprovalLine {
-                    what: format!("N/A of {}", e.control),
-                    decision: "approved".into(),
-                    by: by.clone(),
-                    at: at.clone(),
-                    standing: true,
-                    entry: None,
-                });
-            }
-        }
-        for entry in self.entries(&format!("verification-of:{id}"), before)? {
-            approvals.push(ApprovalLine {
-                what: "governance verification".into(),
-                decision: "verified".into(),
-                by: Self::author_of(&entry)?,
-                at: envelope_time(&entry)?,
-                standing: true,
-                entry: Some(entry.index),
-            });
-        }
+        let approvals = self.approvals(id, &view, &overrides, &exceptions, before)?;
 
         let mut sod = Vec::new();
         for stage in Stage::ALL {
@@ -339,6 +291,52 @@ impl Governance<'_> {
             });
         }
 
+        let decisions = self.decision_lines(id, policy, before)?;
+
+        Ok(AuditReport {
+            schema: AUDIT_SCHEMA,
+            tenant: self.tenant.clone(),
+            release: id.to_string(),
+            product,
+            generated_at: rfc3339(now),
+            log: LogState {
+                size: checkpoint.size,
+                root: checkpoint.root.to_hex(),
+                checkpoint: checkpoint.note.clone(),
+            },
+            crq: view
+                .crq
+                .as_ref()
+                .map(|c| {
+                    serde_json::to_value(c).map_err(|e| GovernanceError::Invalid(e.to_string()))
+                })
+                .transpose()?,
+            scope,
+            entries,
+            coverage,
+            evidence,
+            approvals,
+            sod,
+            decisions,
+            overrides: overrides
+                .into_iter()
+                .map(|o| OverrideLine {
+                    status: o.status(now).to_owned(),
+                    record: o,
+                })
+                .collect(),
+            exceptions,
+            promotions: self.promotions(id, before)?,
+        })
+    }
+
+    /// Section 8: every decision of the release, replayed with `policy`.
+    fn decision_lines(
+        &self,
+        id: &ReleaseId,
+        policy: &dyn GatePolicy,
+        before: Option<u64>,
+    ) -> Result<Vec<DecisionLine>> {
         let mut decisions = Vec::new();
         for entry in self.entries(&format!("decisions-of:{id}"), before)? {
             let d: crate::gates::Decision = crate::content_field(&entry, "")?;
@@ -369,40 +367,72 @@ impl Governance<'_> {
                 violations: d.violations,
             });
         }
+        Ok(decisions)
+    }
 
-        Ok(AuditReport {
-            schema: AUDIT_SCHEMA,
-            tenant: self.tenant.clone(),
-            release: id.to_string(),
-            product,
-            generated_at: rfc3339(now),
-            log: LogState {
-                size: checkpoint.size,
-                root: checkpoint.root.to_hex(),
-                checkpoint: checkpoint.note.clone(),
-            },
-            crq: view
-                .crq
-                .as_ref()
-                .map(|c| serde_json::to_value(c).map_err(|e| GovernanceError::Invalid(e.to_string())))
-                .transpose()?,
-            scope,
-            entries,
-            coverage,
-            evidence,
-            approvals,
-            sod,
-            decisions,
-            overrides: overrides
-                .into_iter()
-                .map(|o| OverrideLine {
-                    status: o.status(now).to_owned(),
-                    record: o,
-                })
-                .collect(),
-            exceptions,
-            promotions: self.promotions(id, before)?,
-        })
+    /// Section 6: the CRQ decisions of every round, the override and N/A
+    /// approvals, and the governance verifications.
+    fn approvals(
+        &self,
+        id: &ReleaseId,
+        view: &crate::releases::ReleaseView,
+        overrides: &[Override],
+        exceptions: &[Exception],
+        before: Option<u64>,
+    ) -> Result<Vec<ApprovalLine>> {
+        let mut approvals = Vec::new();
+        if let Some(crq) = &view.crq {
+            let standing = crq.approvals();
+            for a in crq.all_approvals() {
+                approvals.push(ApprovalLine {
+                    what: format!("CRQ {} for {}", crq.number(), stage_name(a.stage)),
+                    decision: match a.decision {
+                        asom_core::crq::Decision::Approved => "approved".into(),
+                        asom_core::crq::Decision::Rejected => "rejected".into(),
+                    },
+                    by: a.approver.clone(),
+                    at: rfc3339(a.at),
+                    standing: standing.contains(a),
+                    entry: None,
+                });
+            }
+        }
+        for o in overrides {
+            if let (Some(by), Some(at)) = (&o.approved_by, &o.approved_at) {
+                approvals.push(ApprovalLine {
+                    what: format!("emergency override {} of {}", short(&o.id), o.gate),
+                    decision: "approved".into(),
+                    by: by.clone(),
+                    at: at.clone(),
+                    standing: true,
+                    entry: None,
+                });
+            }
+        }
+        for e in exceptions {
+            if let (Some(by), Some(at)) = (&e.approved_by, &e.approved_at) {
+                approvals.push(ApprovalLine {
+                    what: format!("N/A of {}", e.control),
+                    decision: "approved".into(),
+                    by: by.clone(),
+                    at: at.clone(),
+                    standing: true,
+                    entry: None,
+                });
+            }
+        }
+        for entry in self.entries(&format!("verification-of:{id}"), before)? {
+            approvals.push(ApprovalLine {
+                what: "governance verification".into(),
+                decision: "verified".into(),
+                by: Self::author_of(&entry)?,
+                at: envelope_time(&entry)?,
+                standing: true,
+                entry: Some(entry.index),
+            });
+        }
+
+        Ok(approvals)
     }
 
     /// Every ledger entry that concerns the release, in log order: the
@@ -414,6 +444,15 @@ impl Governance<'_> {
         view: &crate::releases::ReleaseView,
         before: Option<u64>,
     ) -> Result<Vec<EntryLine>> {
+        lines_of(&self.release_entry_map(view, before)?)
+    }
+
+    /// The entries of [`Governance::release_entries`], by index.
+    fn release_entry_map(
+        &self,
+        view: &crate::releases::ReleaseView,
+        before: Option<u64>,
+    ) -> Result<BTreeMap<u64, StoredEntry>> {
         let id = view.release.id();
         let mut keys = vec![
             format!("release:{id}"),
@@ -440,45 +479,7 @@ impl Governance<'_> {
                 by_index.entry(entry.index).or_insert(entry);
             }
         }
-        by_index
-            .into_values()
-            .map(|e| {
-                Ok(EntryLine {
-                    index: e.index,
-                    id: e.id.to_hex(),
-                    kind: e.kind.clone(),
-                    appended_by: Self::author_of(&e)?,
-                    appended_at: envelope_time(&e)?,
-                })
-            })
-            .collect()
-    }
-
-    fn evidence_traces(&self, id: &ReleaseId, before: Option<u64>) -> Result<Vec<EvidenceTrace>> {
-        Ok(self
-            .release_evidence(id, before)?
-            .into_iter()
-            .map(|r| {
-                let e = &r.evidence;
-                EvidenceTrace {
-                    index: r.index,
-                    entry_id: r.entry_id.to_hex(),
-                    control: e.control_id().to_string(),
-                    category: e.test_category().map(|c| c.to_string()),
-                    status: e.status().as_str().to_owned(),
-                    source_type: e.source_type().as_str().to_owned(),
-                    source_ref: e.source_ref().as_str().to_owned(),
-                    sha256: e.checksum().to_hex(),
-                    size: e.size(),
-                    producer: r.recorded_by,
-                    commit: e.commit_sha().to_string(),
-                    build: e.build_id().as_str().to_owned(),
-                    environment: e.environment().as_str().to_owned(),
-                    counted: r.counted,
-                    not_counted_because: r.not_counted_because,
-                }
-            })
-            .collect())
+        Ok(by_index)
     }
 
     #[allow(clippy::too_many_lines)] // One rule per kind of proof, side by side.
@@ -505,12 +506,16 @@ impl Governance<'_> {
             let mut gates = BTreeMap::new();
             for gate in [Gate::G1, Gate::G2, Gate::G3, Gate::G4] {
                 let core = gate.to_core();
-                let c = if !control.checked_at(core, material)
-                    && !(control.override_only && control.gates.contains(&core))
-                {
+                let checked = control.checked_at(core, material)
+                    || (control.override_only && control.gates.contains(&core));
+                let c = if !checked {
                     cell("not checked", Vec::new(), None)
                 } else if product.applicability.excludes(control.id) {
-                    cell("excluded", Vec::new(), Some("by the product's applicability profile".into()))
+                    cell(
+                        "excluded",
+                        Vec::new(),
+                        Some("by the product's applicability profile".into()),
+                    )
                 } else if let Some(x) = exceptions
                     .iter()
                     .find(|x| x.control == id && x.approved_by.is_some())
@@ -524,15 +529,20 @@ impl Governance<'_> {
                             x.approved_by.clone().unwrap_or_default()
                         )),
                     )
-                } else if let Some(o) = overrides.iter().find(|o| {
-                    o.gate == gate && o.approved_by.is_some() && o.deferred.contains(&id)
-                }) {
+                } else if let Some(o) = overrides
+                    .iter()
+                    .find(|o| o.gate == gate && o.approved_by.is_some() && o.deferred.contains(&id))
+                {
                     let status = match o.status(now) {
                         "expired" => "override expired",
                         "remediated" => "override remediated",
                         _ => "override",
                     };
-                    cell(status, Vec::new(), Some(format!("override {} until {}", short(&o.id), o.deadline)))
+                    cell(
+                        status,
+                        Vec::new(),
+                        Some(format!("override {} until {}", short(&o.id), o.deadline)),
+                    )
                 } else {
                     match control.proof {
                         Proof::Evidence if gate == Gate::G1 => cell(
@@ -555,7 +565,9 @@ impl Governance<'_> {
                         }
                         Proof::ChangeSystem => match (gate.stage(), &view.crq) {
                             (_, None) => cell("missing", Vec::new(), Some("no CRQ".into())),
-                            (None, Some(c)) => cell("pass", Vec::new(), Some(format!("CRQ {}", c.number()))),
+                            (None, Some(c)) => {
+                                cell("pass", Vec::new(), Some(format!("CRQ {}", c.number())))
+                            }
                             (Some(stage), Some(c)) => match c.approval_state(stage) {
                                 ApprovalState::Approved => cell("approved", Vec::new(), None),
                                 ApprovalState::Rejected => cell("rejected", Vec::new(), None),
@@ -572,7 +584,9 @@ impl Governance<'_> {
                             }
                             None => cell("not checked", Vec::new(), None),
                         },
-                        Proof::Override => cell("none", Vec::new(), Some("no override used".into())),
+                        Proof::Override => {
+                            cell("none", Vec::new(), Some("no override used".into()))
+                        }
                     }
                 };
                 gates.insert(gate.to_string(), c);
@@ -586,6 +600,115 @@ impl Governance<'_> {
         }
         Ok(rows)
     }
+}
+
+/// The fields of an entry's envelope the audit lists.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    appended_at: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    appended_by: std::borrow::Cow<'a, str>,
+}
+
+/// The fields of an evidence record the audit traces. Records were
+/// validated when recorded and the log proves they are unchanged, so the
+/// audit reads them as they are, without validating each again.
+#[derive(serde::Deserialize)]
+struct LightEvidence<'a> {
+    #[serde(borrow)]
+    control_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    test_category: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    status: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    source_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    source_ref: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    checksum: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(borrow)]
+    commit_sha: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    build_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    environment: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    crq_ref: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    release: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct EvidenceEnvelope<'a> {
+    #[serde(borrow)]
+    appended_by: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    content: LightEvidence<'a>,
+}
+
+fn corrupt(entry: &StoredEntry, e: &serde_json::Error) -> GovernanceError {
+    asom_store::StoreError::Corrupt(format!("entry {}: {e}", entry.index)).into()
+}
+
+/// The entry lines of the walkthrough's third section.
+fn lines_of(map: &BTreeMap<u64, StoredEntry>) -> Result<Vec<EntryLine>> {
+    map.values()
+        .map(|e| {
+            let env: Envelope<'_> = serde_json::from_slice(&e.bytes).map_err(|x| corrupt(e, &x))?;
+            Ok(EntryLine {
+                index: e.index,
+                id: e.id.to_hex(),
+                kind: e.kind.clone(),
+                appended_by: env.appended_by.into_owned(),
+                appended_at: env.appended_at.into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The evidence among the release's entries, traced to its artifacts, with
+/// the counting rule of [`Governance::release_evidence`].
+fn evidence_traces(
+    view: &crate::releases::ReleaseView,
+    map: &BTreeMap<u64, StoredEntry>,
+) -> Result<Vec<EvidenceTrace>> {
+    let crq = view.release.crq().map(ToString::to_string);
+    map.values()
+        .filter(|e| e.kind == "evidence")
+        .map(|entry| {
+            let env: EvidenceEnvelope<'_> =
+                serde_json::from_slice(&entry.bytes).map_err(|x| corrupt(entry, &x))?;
+            let e = env.content;
+            let reason = crate::evidence::not_counted_because(
+                &view.release,
+                crq.as_deref(),
+                &e.commit_sha,
+                e.release.as_deref(),
+                e.crq_ref.as_deref(),
+            );
+            Ok(EvidenceTrace {
+                index: entry.index,
+                entry_id: entry.id.to_hex(),
+                control: e.control_id.into_owned(),
+                category: e.test_category.map(std::borrow::Cow::into_owned),
+                status: e.status.into_owned(),
+                source_type: e.source_type.into_owned(),
+                source_ref: e.source_ref.into_owned(),
+                sha256: e.checksum.into_owned(),
+                size: e.size,
+                producer: env.appended_by.into_owned(),
+                commit: e.commit_sha.into_owned(),
+                build: e.build_id.into_owned(),
+                environment: e.environment.into_owned(),
+                counted: reason.is_none(),
+                not_counted_because: reason,
+            })
+        })
+        .collect()
 }
 
 fn stage_name(stage: Stage) -> &'static str {
@@ -603,7 +726,10 @@ fn short(id: &str) -> &str {
 fn envelope_time(entry: &StoredEntry) -> Result<String> {
     let envelope: Value = serde_json::from_slice(&entry.bytes)
         .map_err(|e| asom_store::StoreError::Corrupt(format!("entry {}: {e}", entry.index)))?;
-    Ok(envelope["appended_at"].as_str().unwrap_or_default().to_owned())
+    Ok(envelope["appended_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// What an export ships, as recorded in the ledger before the bundle is
@@ -637,7 +763,10 @@ impl Governance<'_> {
             "export",
             &content,
             actor,
-            [format!("exports-of:{}", record.release), "exports".to_owned()],
+            [
+                format!("exports-of:{}", record.release),
+                "exports".to_owned(),
+            ],
         )?;
         self.append(entry).map(crate::Recorded::from)
     }

@@ -130,33 +130,15 @@ impl Governance<'_> {
             .into_values()
             .map(|entry| {
                 let evidence = stored_evidence(&entry)?;
-                let reason = if !view
-                    .release
-                    .commits()
-                    .iter()
-                    .any(|c| c.as_str() == evidence.commit_sha().as_str())
-                {
-                    Some(format!(
-                        "it is for commit {}, which is not in release {id}",
-                        evidence.commit_sha()
-                    ))
-                } else if let Some(other) =
-                    evidence.release().filter(|r| r.as_str() != id.to_string())
-                {
-                    Some(format!("it was recorded for release {}", other.as_str()))
-                } else {
-                    match (evidence.crq_ref(), &crq) {
-                        (Some(named), Some(ours)) if named.as_str() != ours => Some(format!(
-                            "it is bound to CRQ {}, not this release's CRQ {ours}",
-                            named.as_str()
-                        )),
-                        (Some(named), None) => Some(format!(
-                            "it is bound to CRQ {}, but release {id} has no CRQ",
-                            named.as_str()
-                        )),
-                        _ => None,
-                    }
-                };
+                let reason = not_counted_because(
+                    &view.release,
+                    crq.as_deref(),
+                    evidence.commit_sha().as_str(),
+                    evidence
+                        .release()
+                        .map(asom_core::evidence::ReleaseRef::as_str),
+                    evidence.crq_ref().map(asom_core::evidence::CrqRef::as_str),
+                );
                 Ok(ReleaseEvidence {
                     index: entry.index,
                     entry_id: entry.id,
@@ -454,6 +436,37 @@ impl Governance<'_> {
             o.sort();
         }
         Ok(out)
+    }
+}
+
+/// Why an evidence record does not count for `release` (whose CRQ is
+/// `crq`), or `None` when it counts: it must be for one of the release's
+/// commits, name no other release, and name no other CRQ (DESIGN.md §4,
+/// failure mode F-05).
+pub(crate) fn not_counted_because(
+    release: &asom_core::release::Release,
+    crq: Option<&str>,
+    commit: &str,
+    named_release: Option<&str>,
+    named_crq: Option<&str>,
+) -> Option<String> {
+    let id = release.id();
+    if !release.commits().iter().any(|c| c.as_str() == commit) {
+        Some(format!(
+            "it is for commit {commit}, which is not in release {id}"
+        ))
+    } else if let Some(other) = named_release.filter(|r| *r != id.to_string()) {
+        Some(format!("it was recorded for release {other}"))
+    } else {
+        match (named_crq, crq) {
+            (Some(named), Some(ours)) if named != ours => Some(format!(
+                "it is bound to CRQ {named}, not this release's CRQ {ours}"
+            )),
+            (Some(named), None) => Some(format!(
+                "it is bound to CRQ {named}, but release {id} has no CRQ"
+            )),
+            _ => None,
+        }
     }
 }
 

@@ -142,6 +142,21 @@ impl Pack {
 
     /// A pack from its files, by file name (no directories).
     pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Pack> {
+        Self::parsed(files)?.validated()
+    }
+
+    /// The digest a pack of these files has, without compiling or checking
+    /// its rules: what an offline verifier compares with the digest a
+    /// decision or an export recorded. The files must still parse (manifest,
+    /// catalog, overlay, data).
+    pub fn digest_of_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Hash> {
+        let mut pack = Self::parsed(files)?;
+        pack.compute_digest()?;
+        Ok(pack.digest)
+    }
+
+    /// The files read into a pack whose digest and rules are not checked yet.
+    fn parsed(files: impl IntoIterator<Item = (String, String)>) -> Result<Pack> {
         let mut manifest_text = None;
         let mut catalog_text = None;
         let mut overlay_text = None;
@@ -207,7 +222,7 @@ impl Pack {
                     .to_owned(),
             ));
         }
-        Pack {
+        Ok(Pack {
             manifest,
             manifest_value,
             catalog,
@@ -216,12 +231,21 @@ impl Pack {
             files: all,
             digest: Hash::default(),
             evaluator: None,
-        }
-        .validated()
+        })
     }
 
     /// Computes the digest and checks the pack compiles and is fail-safe.
     fn validated(mut self) -> Result<Self> {
+        self.compute_digest()?;
+        // Checks each gate (compiles the policy modules), then that the test
+        // modules compile on top of them.
+        let evaluator = crate::Evaluator::new(&self)?;
+        crate::rego_tests::compile_tests_on(&evaluator, &self)?;
+        self.evaluator = Some(Box::new(evaluator));
+        Ok(self)
+    }
+
+    fn compute_digest(&mut self) -> Result<()> {
         let modules: Vec<Value> = self
             .modules
             .iter()
@@ -235,12 +259,7 @@ impl Pack {
         let bytes = asom_ledger::jcs::canonicalize(&document)
             .map_err(|e| PolicyError::Data(format!("the pack cannot be canonicalised: {e}")))?;
         self.digest = Hash::of(&bytes);
-        // Checks each gate (compiles the policy modules), then that the test
-        // modules compile on top of them.
-        let evaluator = crate::Evaluator::new(&self)?;
-        crate::rego_tests::compile_tests_on(&evaluator, &self)?;
-        self.evaluator = Some(Box::new(evaluator));
-        Ok(self)
+        Ok(())
     }
 
     /// An evaluator of this pack, prepared when the pack was validated
@@ -407,9 +426,18 @@ impl Pack {
             .catalog
             .with_overlay(json)
             .map_err(|e| PolicyError::Data(format!("overlay ({OVERLAY_SCHEMA}): {e}")))?;
+        if self.files.contains_key(CATALOG_OVERLAY_FILE) {
+            return Err(PolicyError::Data(format!(
+                "the pack already has {CATALOG_OVERLAY_FILE}: merge the overlays into one file"
+            )));
+        }
+        let mut files = self.files.clone();
+        files.insert(CATALOG_OVERLAY_FILE.to_owned(), json.to_owned());
         Pack {
             catalog,
+            files,
             digest: Hash::default(),
+            evaluator: None,
             ..self.clone()
         }
         .validated()

@@ -462,3 +462,33 @@ fn packs_that_need_raw_evidence_get_it() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_packs_files_load_the_same_pack_again_and_give_its_digest_unchecked() {
+    let base = Pack::default_pack().unwrap();
+    let overlay = r#"{"schema":"asom.catalog-overlay.v1","version":"acme","controls":[{"id":"C-06","gates":["G3","G4"]}]}"#;
+    for pack in [base.clone(), base.with_data_overlay(overlay).unwrap()] {
+        let files: Vec<(String, String)> = pack
+            .files()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        assert_eq!(
+            Pack::from_files(files.clone()).unwrap().digest(),
+            pack.digest()
+        );
+        assert_eq!(Pack::digest_of_files(files).unwrap(), pack.digest());
+    }
+    // One changed byte in a module changes the digest.
+    let mut files: Vec<(String, String)> = base
+        .files()
+        .iter()
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    let g3 = files.iter_mut().find(|(n, _)| n == "g3.rego").unwrap();
+    g3.1.push(' ');
+    assert_ne!(Pack::digest_of_files(files).unwrap(), base.digest());
+    // A second overlay is refused rather than silently lost from files().
+    let once = base.with_data_overlay(overlay).unwrap();
+    assert!(once.with_data_overlay(overlay).is_err());
+}

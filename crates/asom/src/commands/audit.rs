@@ -180,7 +180,12 @@ pub fn markdown(r: &AuditReport) -> String {
     for row in &r.coverage {
         let cells: Vec<String> = GATES
             .iter()
-            .map(|g| row.gates.get(*g).map(|c| md(&cell_text(c))).unwrap_or_default())
+            .map(|g| {
+                row.gates
+                    .get(*g)
+                    .map(|c| md(&cell_text(c)))
+                    .unwrap_or_default()
+            })
             .collect();
         let _ = writeln!(
             o,
@@ -199,7 +204,10 @@ pub fn markdown(r: &AuditReport) -> String {
                 row.gates
                     .get(*g)
                     .and_then(|c| c.note.as_ref())
-                    .filter(|_| row.gates[*g].status.starts_with("override") || row.gates[*g].status == "N/A")
+                    .filter(|_| {
+                        row.gates[*g].status.starts_with("override")
+                            || row.gates[*g].status == "N/A"
+                    })
                     .map(|n| format!("- {} at {g}: {n}", row.control))
             })
         })
@@ -245,7 +253,10 @@ pub fn markdown(r: &AuditReport) -> String {
     o.push('\n');
 
     let _ = writeln!(o, "## 6. Human approvals\n");
-    let _ = writeln!(o, "| what | decision | by | at | standing |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| what | decision | by | at | standing |\n|---|---|---|---|---|"
+    );
     for a in &r.approvals {
         let _ = writeln!(
             o,
@@ -310,12 +321,19 @@ pub fn markdown(r: &AuditReport) -> String {
             d.gate,
             d.index,
             d.result,
-            resolved
-                .map(|p| format!(", resolved by #{} (pass)", p.index))
-                .unwrap_or_else(|| ", not resolved since".to_owned())
+            resolved.map_or_else(
+                || ", not resolved since".to_owned(),
+                |p| format!(", resolved by #{} (pass)", p.index)
+            )
         );
         for v in &d.violations {
-            let _ = writeln!(o, "- **{}** {}\n  - fix: {}", v.control, md(&v.reason), md(&v.remediation));
+            let _ = writeln!(
+                o,
+                "- **{}** {}\n  - fix: {}",
+                v.control,
+                md(&v.reason),
+                md(&v.remediation)
+            );
         }
         o.push('\n');
     }
@@ -358,9 +376,10 @@ pub fn markdown(r: &AuditReport) -> String {
             e.control,
             md(&e.justification),
             e.requested_by,
-            e.approved_by
-                .as_ref()
-                .map_or_else(|| ", **not approved**".to_owned(), |a| format!(", approved by {a}"))
+            e.approved_by.as_ref().map_or_else(
+                || ", **not approved**".to_owned(),
+                |a| format!(", approved by {a}")
+            )
         );
     }
     if r.promotions.is_empty() {
@@ -377,7 +396,11 @@ pub fn markdown(r: &AuditReport) -> String {
             short(&p.decision)
         );
     }
-    let _ = writeln!(o, "\n## The signed checkpoint\n\n```\n{}```", r.log.checkpoint);
+    let _ = writeln!(
+        o,
+        "\n## The signed checkpoint\n\n```\n{}```",
+        r.log.checkpoint
+    );
     o
 }
 
@@ -423,7 +446,11 @@ pub fn html(r: &AuditReport) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Audit walkthrough: {}</title><style>{CSS}</style></head><body>\n",
         esc(&r.release)
     );
-    let _ = writeln!(o, "<h1>Audit walkthrough: <code>{}</code></h1>", esc(&r.release));
+    let _ = writeln!(
+        o,
+        "<h1>Audit walkthrough: <code>{}</code></h1>",
+        esc(&r.release)
+    );
     let _ = writeln!(
         o,
         "<p>Tenant <code>{}</code>, product <code>{}</code> (team {}, {} data, change type {}). Read from the ledger at size {} (root <code>{}</code>), {}. Every statement is a ledger record; check any entry offline with <code>asom ledger proof &lt;index&gt;</code> and the verifier key, or the whole release with <code>asom export</code> and <code>asom verify-bundle</code>.</p>",
@@ -448,7 +475,10 @@ pub fn html(r: &AuditReport) -> String {
                 esc(c["state"].as_str().unwrap_or("?"))
             );
             if let Some(h) = c["history"].as_array().filter(|h| !h.is_empty()) {
-                let _ = writeln!(o, "<table><tr><th>from</th><th>to</th><th>by</th><th>at</th></tr>");
+                let _ = writeln!(
+                    o,
+                    "<table><tr><th>from</th><th>to</th><th>by</th><th>at</th></tr>"
+                );
                 for t in h {
                     let _ = writeln!(
                         o,
@@ -463,7 +493,10 @@ pub fn html(r: &AuditReport) -> String {
             }
         }
         None => {
-            let _ = writeln!(o, "<p class=\"fail\">No CRQ: the release has no change request.</p>");
+            let _ = writeln!(
+                o,
+                "<p class=\"fail\">No CRQ: the release has no change request.</p>"
+            );
         }
     }
 
@@ -487,7 +520,11 @@ pub fn html(r: &AuditReport) -> String {
                 let _ = writeln!(o, "</ul></li>");
             }
             None => {
-                let _ = writeln!(o, "<li><strong>{}</strong> <span class=\"fail\">no story recorded</span></li>", esc(&s.key));
+                let _ = writeln!(
+                    o,
+                    "<li><strong>{}</strong> <span class=\"fail\">no story recorded</span></li>",
+                    esc(&s.key)
+                );
             }
         }
     }
@@ -564,7 +601,10 @@ pub fn html(r: &AuditReport) -> String {
             if e.counted {
                 "yes".to_owned()
             } else {
-                format!("no: {}", esc(e.not_counted_because.as_deref().unwrap_or("")))
+                format!(
+                    "no: {}",
+                    esc(e.not_counted_because.as_deref().unwrap_or(""))
+                )
             }
         );
     }
@@ -642,9 +682,10 @@ pub fn html(r: &AuditReport) -> String {
             d.gate,
             d.index,
             esc(&d.result),
-            resolved
-                .map(|p| format!(", resolved by #{} (pass)", p.index))
-                .unwrap_or_else(|| ", not resolved since".to_owned())
+            resolved.map_or_else(
+                || ", not resolved since".to_owned(),
+                |p| format!(", resolved by #{} (pass)", p.index)
+            )
         );
         for v in &d.violations {
             let _ = writeln!(
@@ -658,7 +699,10 @@ pub fn html(r: &AuditReport) -> String {
         let _ = writeln!(o, "</ul>");
     }
 
-    let _ = writeln!(o, "<h2>9. Overrides, N/A exceptions and promotions</h2><ul>");
+    let _ = writeln!(
+        o,
+        "<h2>9. Overrides, N/A exceptions and promotions</h2><ul>"
+    );
     for ov in &r.overrides {
         let x = &ov.record;
         let _ = writeln!(

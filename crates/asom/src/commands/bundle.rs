@@ -80,23 +80,9 @@ pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult
         lines.len()
     ));
 
-    // The payload files the export entry vouches for.
-    let mut payload: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    payload.insert(
-        "audit.json".into(),
-        jcs::to_canonical(&report).context("serializing the audit report")?,
-    );
-    for (name, text) in pack.files() {
-        payload.insert(format!("policy/{name}"), text.clone().into_bytes());
-    }
-    payload.insert("tools/asom_verify.py".into(), VERIFIER_PY.as_bytes().to_vec());
     let keys = ctx.store.log_keys(&ctx.tenant)?;
     let verifier_keys: String = keys.iter().map(|k| format!("{}\n", k.verifier)).collect();
-    payload.insert("verifier.key".into(), verifier_keys.clone().into_bytes());
-    payload.insert(
-        "README.md".into(),
-        readme(&release, &report.tenant, &verifier_keys).into_bytes(),
-    );
+    let payload = payload_files(&release, &report, &pack, &verifier_keys)?;
     let record = ExportRecord {
         release: release.to_string(),
         entries: lines.iter().map(|l| (l.index, l.id.clone())).collect(),
@@ -112,20 +98,31 @@ pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult
     let size = recorded.checkpoint_size;
     let checkpoint = ctx.store.checkpoint_at(&ctx.tenant, size)?;
     let mut files = payload;
-    files.insert("checkpoint.txt".into(), checkpoint.note.clone().into_bytes());
+    files.insert(
+        "checkpoint.txt".into(),
+        checkpoint.note.clone().into_bytes(),
+    );
     let mut indexes: Vec<u64> = lines.iter().map(|l| l.index).collect();
     indexes.push(recorded.index);
     for (n, &index) in indexes.iter().enumerate() {
         let entry = ctx.store.entry_at(&ctx.tenant, index)?;
         let receipt = receipt_for(ctx, index, size)?;
         files.insert(format!("entries/{index}.json"), entry.bytes);
-        files.insert(format!("proofs/{index}.tlog"), receipt.to_text().into_bytes());
+        files.insert(
+            format!("proofs/{index}.tlog"),
+            receipt.to_text().into_bytes(),
+        );
         if (n + 1) % 1000 == 0 {
             note(&format!("  {} of {} entries proven", n + 1, indexes.len()));
         }
     }
     // A checkpoint's first line is its origin (C2SP tlog-checkpoint).
-    let origin = checkpoint.note.lines().next().unwrap_or_default().to_owned();
+    let origin = checkpoint
+        .note
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let manifest = json!({
         "schema": SCHEMA,
         "tenant": report.tenant,
@@ -165,9 +162,36 @@ pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult
     })
 }
 
+/// The payload files the export entry vouches for: the report, the pack,
+/// the tools, the verifier key and the README.
+fn payload_files(
+    release: &ReleaseId,
+    report: &asom_governance::audit::AuditReport,
+    pack: &asom_policy::Pack,
+    verifier_keys: &str,
+) -> CliResult<BTreeMap<String, Vec<u8>>> {
+    let mut payload: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    payload.insert(
+        "audit.json".into(),
+        jcs::to_canonical(report).context("serializing the audit report")?,
+    );
+    for (name, text) in pack.files() {
+        payload.insert(format!("policy/{name}"), text.clone().into_bytes());
+    }
+    payload.insert(
+        "tools/asom_verify.py".into(),
+        VERIFIER_PY.as_bytes().to_vec(),
+    );
+    payload.insert("verifier.key".into(), verifier_keys.as_bytes().to_vec());
+    payload.insert(
+        "README.md".into(),
+        readme(release, &report.tenant, verifier_keys).into_bytes(),
+    );
+    Ok(payload)
+}
+
 fn write_bundle(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> CliResult {
-    let file = std::fs::File::create(out)
-        .with_context(|| format!("creating {}", out.display()))?;
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -214,7 +238,9 @@ fn read_bundle(path: &Path) -> CliResult<BTreeMap<String, Vec<u8>>> {
             )));
         };
         if rel.split('/').any(|part| part == ".." || part.is_empty()) {
-            return Err(CliError::failed(anyhow!("{name}: not a plain relative path")));
+            return Err(CliError::failed(anyhow!(
+                "{name}: not a plain relative path"
+            )));
         }
         let mut bytes = Vec::new();
         item.read_to_end(&mut bytes).map_err(bad)?;
@@ -239,7 +265,10 @@ struct Checked {
 pub fn verify(args: &VerifyBundleArgs, printer: &Printer) -> CliResult {
     let files = read_bundle(&args.bundle)?;
     let checked = check(&files, args.key.as_deref()).map_err(|e| {
-        CliError::failed(anyhow!("the bundle {} does not verify: {e}", args.bundle.display()))
+        CliError::failed(anyhow!(
+            "the bundle {} does not verify: {e}",
+            args.bundle.display()
+        ))
     })?;
     printer.either(
         &json!({
@@ -289,15 +318,14 @@ fn text<'f>(files: &'f BTreeMap<String, Vec<u8>>, path: &str) -> anyhow::Result<
 fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result<Checked> {
     // 1. The key: the auditor's, or (with a warning) the bundle's own.
     let bundled = text(files, "verifier.key")?;
-    let key_text = match key {
-        Some(k) => k.trim().to_owned(),
-        None => {
-            note(
-                "warning: no --key given, so the bundle is checked against the key it carries; \
-                 that proves consistency, not origin. Pass the log's verifier key obtained independently.",
-            );
-            bundled.lines().next().unwrap_or_default().trim().to_owned()
-        }
+    let key_text = if let Some(k) = key {
+        k.trim().to_owned()
+    } else {
+        note(
+            "warning: no --key given, so the bundle is checked against the key it carries; \
+             that proves consistency, not origin. Pass the log's verifier key obtained independently.",
+        );
+        bundled.lines().next().unwrap_or_default().trim().to_owned()
     };
     let verifier: NoteVerifier = key_text
         .parse()
@@ -306,7 +334,12 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
     // 2. The checkpoint, signed by that key.
     let checkpoint_text = text(files, "checkpoint.txt")?;
     let checkpoint = asom_ledger::checkpoint::Checkpoint::open(checkpoint_text, &verifier)
-        .map_err(|e| at("checkpoint.txt", format!("not signed by {}: {e}", verifier.name())))?;
+        .map_err(|e| {
+            at(
+                "checkpoint.txt",
+                format!("not signed by {}: {e}", verifier.name()),
+            )
+        })?;
 
     // 3. The manifest: canonical, and consistent with the checkpoint.
     let manifest_bytes = files
@@ -314,7 +347,10 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         .ok_or_else(|| anyhow!("manifest.json is missing from the bundle"))?;
     let manifest = jcs::parse_strict(manifest_bytes).map_err(|e| at("manifest.json", e))?;
     if jcs::canonicalize(&manifest).ok().as_deref() != Some(manifest_bytes.as_slice()) {
-        return Err(at("manifest.json", "not in RFC 8785 canonical form (it was edited)"));
+        return Err(at(
+            "manifest.json",
+            "not in RFC 8785 canonical form (it was edited)",
+        ));
     }
     if manifest["schema"] != SCHEMA {
         return Err(at("manifest.json", format!("schema is not {SCHEMA}")));
@@ -336,7 +372,10 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         .as_array()
         .ok_or_else(|| at("manifest.json", "no entries"))?
         .iter()
-        .map(|v| v.as_u64().ok_or_else(|| at("manifest.json", "an entry index is not a number")))
+        .map(|v| {
+            v.as_u64()
+                .ok_or_else(|| at("manifest.json", "an entry index is not a number"))
+        })
         .collect::<anyhow::Result<_>>()?;
 
     // 4. Every listed entry is in the signed log, by its receipt.
@@ -353,12 +392,27 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         let receipt = Receipt::parse(std::str::from_utf8(receipt_text).unwrap_or(""))
             .map_err(|e| at(&proof_path, e))?;
         if receipt.index != index {
-            return Err(at(&proof_path, format!("proves index {}, not {index}", receipt.index)));
+            return Err(at(
+                &proof_path,
+                format!("proves index {}, not {index}", receipt.index),
+            ));
         }
         if receipt.checkpoint != checkpoint_text {
-            return Err(at(&proof_path, "leads to another checkpoint than checkpoint.txt"));
+            return Err(at(
+                &proof_path,
+                "leads to another checkpoint than checkpoint.txt",
+            ));
         }
-        receipt.verify(bytes, &verifier).map_err(|e| {
+        // The receipt's checkpoint is checkpoint.txt, whose signature was
+        // checked once above: only the inclusion proof is left to check.
+        asom_ledger::merkle::verify_inclusion(
+            &asom_ledger::merkle::leaf_hash(bytes),
+            index,
+            checkpoint.size,
+            &receipt.proof,
+            &checkpoint.root,
+        )
+        .map_err(|e| {
             anyhow!(
                 "{entry_path} / {proof_path} (entry {index}): the proof does not lead from this entry to the signed root (the entry or its proof was altered): {e}"
             )
@@ -374,23 +428,38 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
     if export["kind"] != "export" {
         return Err(at(
             "manifest.json",
-            format!("export_entry {export_index} is a {} entry, not the export", export["kind"]),
+            format!(
+                "export_entry {export_index} is a {} entry, not the export",
+                export["kind"]
+            ),
         ));
     }
     let record: ExportRecord = serde_json::from_value(export["content"].clone())
         .map_err(|e| at(&format!("entries/{export_index}.json"), e))?;
     if record.release != release {
-        return Err(at("manifest.json", format!("names release {release}, the export entry {}", record.release)));
+        return Err(at(
+            "manifest.json",
+            format!(
+                "names release {release}, the export entry {}",
+                record.release
+            ),
+        ));
     }
     let mut expected: Vec<u64> = record.entries.iter().map(|(i, _)| *i).collect();
     expected.push(export_index);
     if expected != listed {
-        return Err(at("manifest.json", "its entries differ from those the export entry lists"));
+        return Err(at(
+            "manifest.json",
+            "its entries differ from those the export entry lists",
+        ));
     }
     for (index, id) in &record.entries {
         let path = format!("entries/{index}.json");
         if files.get(&path).map(|b| Hash::of(b).to_hex()).as_ref() != Some(id) {
-            return Err(at(&path, format!("its id is not {id}, the one the export entry lists")));
+            return Err(at(
+                &path,
+                format!("its id is not {id}, the one the export entry lists"),
+            ));
         }
     }
     for (path, sum) in &record.files {
@@ -398,7 +467,10 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
             .get(path)
             .ok_or_else(|| anyhow!("{path} is missing from the bundle"))?;
         if Hash::of(bytes).to_hex() != *sum {
-            return Err(at(path, "differs from the SHA-256 the export entry records"));
+            return Err(at(
+                path,
+                "differs from the SHA-256 the export entry records",
+            ));
         }
     }
 
@@ -428,13 +500,19 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
     )
     .map_err(|e| at("audit.json", e))?;
     if manifest["tenant"] != audit["tenant"] || audit["release"] != release.as_str() {
-        return Err(at("manifest.json", "its tenant or release differs from audit.json's"));
+        return Err(at(
+            "manifest.json",
+            "its tenant or release differs from audit.json's",
+        ));
     }
 
     // 6. Nothing else is in the bundle, and SHA256SUMS matches it.
     for path in files.keys() {
         let known = record.files.contains_key(path)
-            || matches!(path.as_str(), "manifest.json" | "checkpoint.txt" | "SHA256SUMS")
+            || matches!(
+                path.as_str(),
+                "manifest.json" | "checkpoint.txt" | "SHA256SUMS"
+            )
             || path
                 .strip_prefix("entries/")
                 .or_else(|| path.strip_prefix("proofs/"))
@@ -451,13 +529,19 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         let (sum, path) = line
             .split_once("  ")
             .ok_or_else(|| at("SHA256SUMS", format!("malformed line {line:?}")))?;
-        let bytes = files
-            .get(path)
-            .ok_or_else(|| at("SHA256SUMS", format!("lists {path}, which is not in the bundle")))?;
+        let bytes = files.get(path).ok_or_else(|| {
+            at(
+                "SHA256SUMS",
+                format!("lists {path}, which is not in the bundle"),
+            )
+        })?;
         // Every file was checked against signed data above, so a line
         // that disagrees is SHA256SUMS's own fault.
         if Hash::of(bytes).to_hex() != sum {
-            return Err(at("SHA256SUMS", format!("its line for {path} does not match the file")));
+            return Err(at(
+                "SHA256SUMS",
+                format!("its line for {path} does not match the file"),
+            ));
         }
         summed += 1;
     }
@@ -473,10 +557,15 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
                 .map(|n| (n.to_owned(), String::from_utf8_lossy(b).into_owned()))
         })
         .collect();
-    let pack = asom_policy::Pack::from_files(pack_files)
+    // The digest says which pack this is; `asom gate replay --pack` compiles
+    // and runs it.
+    let digest = asom_policy::Pack::digest_of_files(pack_files)
         .map_err(|e| at("policy/", format!("the pack does not load: {e}")))?;
-    if pack.digest() != record.pack.digest {
-        return Err(at("policy/", "its digest differs from the one the export entry records"));
+    if digest != record.pack.digest {
+        return Err(at(
+            "policy/",
+            "its digest differs from the one the export entry records",
+        ));
     }
     let mut decisions = Vec::new();
     for (index, entry) in &entries {
@@ -485,10 +574,13 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         }
         let d: Decision = serde_json::from_value(entry["content"].clone())
             .map_err(|e| at(&format!("entries/{index}.json"), e))?;
-        let pack_note = if d.pack.digest == pack.digest() {
+        let pack_note = if d.pack.digest == digest {
             String::new()
         } else {
-            format!(" (made with pack digest {}, not the bundled one)", d.pack.digest)
+            format!(
+                " (made with pack digest {}, not the bundled one)",
+                d.pack.digest
+            )
         };
         decisions.push(format!(
             "{index}: {} {} at log size {}{pack_note}",
@@ -501,7 +593,7 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         size: checkpoint.size,
         entries: listed.len(),
         decisions,
-        pack: format!("{} {} ({})", pack.name(), pack.version(), pack.digest()),
+        pack: format!("{} {} ({digest})", record.pack.name, record.pack.version),
         key: key_text,
     })
 }

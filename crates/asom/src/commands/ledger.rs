@@ -206,7 +206,9 @@ fn find_entry(ctx: &Embedded, reference: &str) -> CliResult<StoredEntry> {
 fn get(ctx: &Embedded, args: &EntryRefArgs, printer: &Printer) -> CliResult {
     let entry = find_entry(ctx, &args.entry)?;
     match printer.format() {
-        crate::cli::Format::Text | crate::cli::Format::Markdown | crate::cli::Format::Html => printer.bytes(&entry.bytes)?,
+        crate::cli::Format::Text | crate::cli::Format::Markdown | crate::cli::Format::Html => {
+            printer.bytes(&entry.bytes)?;
+        }
         crate::cli::Format::Json => {
             let parsed: serde_json::Value = serde_json::from_slice(&entry.bytes)
                 .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", entry.index)))?;

@@ -54,7 +54,7 @@ pub struct ArtifactCheck {
 
 pub fn run(ctx: &Embedded, args: &TopVerifyArgs, printer: &Printer) -> CliResult {
     let mut progress = |done: u64, total: u64| {
-        if done % 100_000 == 0 && done > 0 {
+        if done.is_multiple_of(100_000) && done > 0 {
             note(&format!("verifying: {done} of {total} entries"));
         }
     };
@@ -155,9 +155,20 @@ fn artifacts(ctx: &Embedded, release: Option<&str>) -> CliResult<Vec<ArtifactChe
         let (status, actual, detail) = match fetch(&agent, &source) {
             Fetched::Bytes(hash, size) => {
                 if hash != expected {
-                    ("drift", Some(hash.to_hex()), Some("the artifact's SHA-256 differs from the recorded one".to_owned()))
+                    (
+                        "drift",
+                        Some(hash.to_hex()),
+                        Some("the artifact's SHA-256 differs from the recorded one".to_owned()),
+                    )
                 } else if e.size().is_some_and(|s| s != size) {
-                    ("drift", Some(hash.to_hex()), Some(format!("size {size}, recorded {}", e.size().unwrap_or_default())))
+                    (
+                        "drift",
+                        Some(hash.to_hex()),
+                        Some(format!(
+                            "size {size}, recorded {}",
+                            e.size().unwrap_or_default()
+                        )),
+                    )
                 } else {
                     ("ok", Some(hash.to_hex()), None)
                 }
@@ -187,12 +198,15 @@ enum Fetched {
 }
 
 fn fetch(agent: &ureq::Agent, source: &str) -> Fetched {
-    if let Some(path) = source.strip_prefix("file://").or_else(|| source.strip_prefix("file:")) {
+    if let Some(path) = source
+        .strip_prefix("file://")
+        .or_else(|| source.strip_prefix("file:"))
+    {
         return match std::fs::File::open(path) {
             Ok(file) => hash_reader(file, u64::MAX),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Fetched::Missing(format!("no file {path} (paths are relative to the current directory)"))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Fetched::Missing(format!(
+                "no file {path} (paths are relative to the current directory)"
+            )),
             Err(e) => Fetched::Unreachable(format!("{path}: {e}")),
         };
     }

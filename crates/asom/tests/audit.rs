@@ -486,3 +486,128 @@ fn export_is_recorded_and_needs_a_token_and_an_out_file() {
     assert_eq!(entry["entry"]["appended_by"], "admin");
     assert_eq!(entry["entry"]["content"]["release"], RELEASE);
 }
+
+/// A one-thread HTTP/1.1 server answering `GET /artifact` with `body` and
+/// anything else with 404, for `asom verify --artifacts`.
+fn serve(body: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request = String::new();
+            reader.read_line(&mut request).expect("request line");
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).expect("header") <= 2 {
+                    break;
+                }
+            }
+            let (status, payload): (&str, &[u8]) = if request.starts_with("GET /artifact ") {
+                ("200 OK", &body)
+            } else {
+                ("404 Not Found", b"no such artifact")
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                payload.len()
+            );
+            stream.write_all(head.as_bytes()).expect("write head");
+            stream.write_all(payload).expect("write body");
+        }
+    });
+    (base, handle)
+}
+
+#[test]
+fn verify_artifacts_rehashes_files_and_urls_and_reports_drift_per_entry() {
+    let demo = Demo::new();
+    let verify = |args: &[&str]| {
+        // Run where the demo ran: `file:` references are relative to it.
+        support::asom(&demo.root, &demo.root.join(".asom"))
+            .args(["--format", "json", "verify", "--artifacts"])
+            .args(args)
+            .run()
+    };
+    let all = verify(&[]).ok().json();
+    assert_eq!(all["verified"], true);
+    let checks = all["artifacts"].as_array().expect("artifacts");
+    assert_eq!(checks.len(), 17);
+    assert!(checks.iter().all(|c| c["status"] == "ok"), "{checks:#?}");
+
+    // One artifact changed on disk, one removed: drift and missing, by entry.
+    std::fs::write(demo.root.join("artifacts/C-06-T3-e69de29.json"), b"{}").expect("write");
+    std::fs::remove_file(demo.root.join("artifacts/C-09-T8-e69de29.json")).expect("remove");
+    let out = verify(&["--release", RELEASE]).fails(1, &["drifted"]);
+    let doc = out.json();
+    let by_status = |s: &str| -> Vec<String> {
+        doc["artifacts"]
+            .as_array()
+            .expect("artifacts")
+            .iter()
+            .filter(|c| c["status"] == s)
+            .map(|c| c["control"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(by_status("drift"), ["C-06"]);
+    assert_eq!(by_status("missing"), ["C-09"]);
+    assert_eq!(doc["log"]["verified"], true);
+
+    // Over HTTP: the recorded digest, then other bytes at the same URL.
+    let body = b"{\"rows\": 1200, \"violations\": 0}\n".to_vec();
+    let sha = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(&body))
+    };
+    let (base, server) = serve(body);
+    let url = format!("{base}/artifact");
+    let record = |reference: &str| {
+        demo.act("ci")
+            .args([
+                "evidence",
+                "record",
+                "--release",
+                RELEASE,
+                "--control",
+                "C-06",
+            ])
+            .args([
+                "--category",
+                "T3",
+                "--commit",
+                "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
+            ])
+            .args(["--build", "813", "--environment", "qa", "--status", "pass"])
+            .args([
+                "--source-type",
+                "dq-report",
+                "--sha256",
+                &sha,
+                "--source-ref",
+                reference,
+            ])
+            .run()
+            .ok();
+    };
+    record(&url);
+    record(&format!("{base}/gone"));
+    record("s3://evidence-bucket/dq/813.json");
+    let doc = verify(&["--release", RELEASE]).fails(1, &[]).json();
+    let find = |r: &str| {
+        doc["artifacts"]
+            .as_array()
+            .expect("artifacts")
+            .iter()
+            .find(|c| c["source_ref"] == r)
+            .cloned()
+            .unwrap_or_else(|| panic!("{r} in {doc:#}"))
+    };
+    assert_eq!(find(&url)["status"], "ok", "{doc:#}");
+    assert_eq!(find(&format!("{base}/gone"))["status"], "missing");
+    let s3 = find("s3://evidence-bucket/dq/813.json");
+    assert_eq!(s3["status"], "skipped");
+    assert!(s3["detail"].as_str().unwrap_or("").contains("credentials"));
+    server.join().expect("server");
+}

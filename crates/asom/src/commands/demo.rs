@@ -780,11 +780,38 @@ impl Demo {
         self.asom(None, &["ledger", "checkpoint"], 0, Show::All)?;
         self.asom(None, &["ledger", "verify"], 0, Show::All)?;
         self.say(&format!("\n  verifier key: {key}"));
+
+        self.section(
+            "The audit walkthrough, and a bundle an auditor checks offline",
+            "From the CRQ to every piece of evidence, approval and decision, from the\n\
+             ledger alone: the Markdown below (also as one HTML page), then the\n\
+             release exported with its proofs and checked with no store at all.",
+        );
+        self.asom(None, &["audit", RELEASE], 0, Show::All)?;
+        self.asom(
+            None,
+            &["--format", "html", "--out", "audit.html", "audit", RELEASE],
+            0,
+            Show::Nothing,
+        )?;
+        self.asom(
+            Some("gina"),
+            &["export", RELEASE, "--out", "bundle.tar.gz"],
+            0,
+            Show::All,
+        )?;
+        self.asom(
+            None,
+            &["verify-bundle", "bundle.tar.gz", "--key", &key],
+            0,
+            Show::All,
+        )?;
         self.say(
             "\nDone. The release went from a pull request to PROD through four gates;\n\
              G3 blocked until the missing evidence and approval existed; every step\n\
-             is a signed, replayable ledger entry. Try `asom demo --keep` and explore\n\
-             with `asom --dir <dir> release show sales-transactions@1.4.0`.",
+             is a signed, replayable ledger entry, and the audit walkthrough and the\n\
+             bundle prove it to someone who trusts only the verifier key. Try\n\
+             `asom demo --keep`: audit.html and bundle.tar.gz are kept beside the store.",
         );
         Ok(())
     }

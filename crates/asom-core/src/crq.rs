@@ -946,6 +946,16 @@ pub enum ChangeSystemError {
     Unavailable(String),
 }
 
+/// Where a read from an outside system came from, for the observation the
+/// ledger records: never credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadRecord {
+    /// What was read, as URLs or names without credentials, in order.
+    pub sources: Vec<String>,
+    /// SHA-256 (hex) of the responses' bodies, concatenated in order.
+    pub response_sha256: String,
+}
+
 /// A change system asom reads CRQs from: the built-in one, `ServiceNow`, ...
 /// Gates use only this trait, so they never know which system answered.
 pub trait ChangeSystem {
@@ -954,6 +964,25 @@ pub trait ChangeSystem {
 
     /// Reads a CRQ's current state, type, window and approvals.
     fn read_crq(&self, number: &CrqNumber) -> Result<CrqSnapshot, ChangeSystemError>;
+
+    /// [`ChangeSystem::read_crq`], with where the answer came from. The
+    /// default names the provider and digests the snapshot; connectors to
+    /// outside systems name their URLs and digest the raw responses.
+    fn read_crq_observed(
+        &self,
+        number: &CrqNumber,
+    ) -> Result<(CrqSnapshot, ReadRecord), ChangeSystemError> {
+        let snapshot = self.read_crq(number)?;
+        let bytes = serde_json::to_vec(&snapshot)
+            .map_err(|e| ChangeSystemError::Unavailable(e.to_string()))?;
+        Ok((
+            snapshot,
+            ReadRecord {
+                sources: vec![format!("{}:{number}", self.provider())],
+                response_sha256: asom_ledger::Hash::of(&bytes).to_hex(),
+            },
+        ))
+    }
 
     /// The CRQ's state.
     fn crq_state(&self, number: &CrqNumber) -> Result<CrqState, ChangeSystemError> {

@@ -34,6 +34,30 @@ pub struct Story {
     pub acceptance_criteria: Vec<String>,
     /// Where it was read from: `asom` (recorded here) or a connector's name.
     pub source: String,
+    /// For a story read from a planning system: the URLs read and the
+    /// digest of the responses (the observation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<asom_core::crq::ReadRecord>,
+}
+
+/// Why a planning system could not say.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanningError {
+    /// No issue with that key.
+    #[error("issue {0} was not found in the planning system")]
+    NotFound(String),
+    /// The system could not be read.
+    #[error("the planning system could not be read: {0}")]
+    Unavailable(String),
+}
+
+/// A planning system asom reads stories from (Jira): the port the
+/// connectors implement.
+pub trait PlanningSystem {
+    /// Its name, recorded as the story's source (`jira`).
+    fn provider(&self) -> &str;
+    /// Reads an issue: summary, acceptance criteria, epic.
+    fn read_story(&self, key: &JiraKey) -> Result<Story, PlanningError>;
 }
 
 impl Governance<'_> {
@@ -75,6 +99,7 @@ impl Governance<'_> {
             epic: epic.map(|e| e.as_str().to_owned()),
             acceptance_criteria,
             source: "asom".to_owned(),
+            observed: None,
         };
         let content =
             serde_json::to_value(&story).map_err(|e| GovernanceError::Invalid(e.to_string()))?;
@@ -85,6 +110,62 @@ impl Governance<'_> {
             [format!("story:{key}"), "stories".to_owned()],
         )?;
         self.append(entry).map(Recorded::from)
+    }
+
+    /// Reads stories from the planning system and records each as a `story`
+    /// entry (its observation: source URLs and response digest). A story
+    /// that cannot be read is recorded as an `observation` entry naming the
+    /// error, so a gate deciding from it blocks, and replays, the same way.
+    /// Returns the errors, by key.
+    pub fn sync_stories(
+        &self,
+        actor: &Principal,
+        planning: &dyn PlanningSystem,
+        keys: &[JiraKey],
+    ) -> Result<Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        for key in keys {
+            match planning.read_story(key) {
+                Ok(mut story) => {
+                    planning.provider().clone_into(&mut story.source);
+                    let content = serde_json::to_value(&story)
+                        .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+                    let entry = Self::entry(
+                        "story",
+                        &content,
+                        actor,
+                        [format!("story:{key}"), "stories".to_owned()],
+                    )?;
+                    self.append(entry)?;
+                }
+                Err(e) => {
+                    let entry = Self::entry(
+                        "observation",
+                        &serde_json::json!({
+                            "system": planning.provider(),
+                            "what": "story",
+                            "key": key.as_str(),
+                            "error": e.to_string(),
+                        }),
+                        actor,
+                        [format!("story:{key}"), "observations".to_owned()],
+                    )?;
+                    self.append(entry)?;
+                    errors.push((key.as_str().to_owned(), e.to_string()));
+                }
+            }
+        }
+        Ok(errors)
+    }
+
+    /// The error of the latest read of a story, when that read failed (as of
+    /// `before`).
+    pub fn story_error(&self, key: &str, before: Option<u64>) -> Result<Option<String>> {
+        let entries = self.entries(&format!("story:{key}"), before)?;
+        Ok(match entries.last() {
+            Some(e) if e.kind == "observation" => Some(crate::content_field::<String>(e, "error")?),
+            _ => None,
+        })
     }
 
     /// A story as of `before`, if one was recorded.

@@ -304,13 +304,14 @@ impl Governance<'_> {
                 root: checkpoint.root.to_hex(),
                 checkpoint: checkpoint.note.clone(),
             },
-            crq: view
-                .crq
-                .as_ref()
-                .map(|c| {
-                    serde_json::to_value(c).map_err(|e| GovernanceError::Invalid(e.to_string()))
-                })
-                .transpose()?,
+            // The built-in CRQ with its history, or a linked CRQ as last read.
+            crq: match (&view.crq, &view.snapshot) {
+                (Some(c), _) => Some(serde_json::to_value(c)),
+                (None, Some(s)) => Some(serde_json::to_value(s)),
+                (None, None) => None,
+            }
+            .transpose()
+            .map_err(|e| GovernanceError::Invalid(e.to_string()))?,
             scope,
             entries,
             coverage,
@@ -393,6 +394,26 @@ impl Governance<'_> {
                     by: a.approver.clone(),
                     at: rfc3339(a.at),
                     standing: standing.contains(a),
+                    entry: None,
+                });
+            }
+        } else if let Some(s) = &view.snapshot {
+            // A linked CRQ: the decisions its change system holds now.
+            for a in &s.approvals {
+                approvals.push(ApprovalLine {
+                    what: format!(
+                        "CRQ {} for {} ({})",
+                        s.number,
+                        stage_name(a.stage),
+                        s.provider
+                    ),
+                    decision: match a.decision {
+                        asom_core::crq::Decision::Approved => "approved".into(),
+                        asom_core::crq::Decision::Rejected => "rejected".into(),
+                    },
+                    by: a.approver.clone(),
+                    at: rfc3339(a.at),
+                    standing: true,
                     entry: None,
                 });
             }
@@ -563,16 +584,22 @@ impl Governance<'_> {
                                 _ => cell("missing", o.info, None),
                             }
                         }
-                        Proof::ChangeSystem => match (gate.stage(), &view.crq) {
-                            (_, None) => cell("missing", Vec::new(), Some("no CRQ".into())),
+                        Proof::ChangeSystem => match (gate.stage(), &view.snapshot) {
+                            (_, None) => cell(
+                                "missing",
+                                Vec::new(),
+                                Some(view.crq_error.clone().unwrap_or_else(|| "no CRQ".into())),
+                            ),
                             (None, Some(c)) => {
-                                cell("pass", Vec::new(), Some(format!("CRQ {}", c.number())))
+                                cell("pass", Vec::new(), Some(format!("CRQ {}", c.number)))
                             }
-                            (Some(stage), Some(c)) => match c.approval_state(stage) {
-                                ApprovalState::Approved => cell("approved", Vec::new(), None),
-                                ApprovalState::Rejected => cell("rejected", Vec::new(), None),
-                                ApprovalState::Pending => cell("pending", Vec::new(), None),
-                            },
+                            (Some(stage), Some(c)) => {
+                                match asom_core::crq::approval_state_of(&c.approvals, stage) {
+                                    ApprovalState::Approved => cell("approved", Vec::new(), None),
+                                    ApprovalState::Rejected => cell("rejected", Vec::new(), None),
+                                    ApprovalState::Pending => cell("pending", Vec::new(), None),
+                                }
+                            }
                         },
                         Proof::Computed => match gate.stage() {
                             Some(stage) => {

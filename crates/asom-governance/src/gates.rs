@@ -17,7 +17,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use asom_core::crq::{ApprovalState, Stage};
+use asom_core::crq::{ApprovalState, Stage, approval_state_of};
 use asom_core::principal::{Action, Principal};
 use asom_core::release::{CommitSha, ReleaseId};
 use asom_ledger::{Hash, jcs};
@@ -262,21 +262,33 @@ impl Governance<'_> {
             _ => view.release.commits().iter().collect(),
         };
         let evidence = self.evidence_view_of(id, &view, &commits, before)?;
-        let crq = view.crq.as_ref().map(|crq| {
-            let approval = |stage| match crq.approval_state(stage) {
+        let crq = view.snapshot.as_ref().map(|crq| {
+            let approval = |stage| match approval_state_of(&crq.approvals, stage) {
                 ApprovalState::Approved => "approved",
                 ApprovalState::Rejected => "rejected",
                 ApprovalState::Pending => "pending",
             };
             json!({
-                "number": crq.number().as_str(),
-                "type": crq.crq_type().as_str(),
-                "state": crq.state().as_str(),
+                "number": crq.number.as_str(),
+                "type": crq.crq_type.as_str(),
+                "state": crq.state.as_str(),
                 "shared": false,
                 "approval": {"qa": approval(Stage::Qa), "prod": approval(Stage::Prod)},
-                "window_open": crq.window().map(|w| w.contains(at)),
+                "window_open": crq.window.map(|w| w.contains(at)),
             })
         });
+        let change_system = json!({
+            "provider": view.crq_provider,
+            "error": view.crq_error,
+        });
+        // The stories a gate reads: the checked change's at G1, the scope's
+        // otherwise; a failed read of any of them is named.
+        let mut planning_errors = serde_json::Map::new();
+        for key in self.story_keys(gate, commit, &view, before)? {
+            if let Some(e) = self.story_error(&key, before)? {
+                planning_errors.insert(key, Value::from(e));
+            }
+        }
         let report = gate
             .stage()
             .map(|stage| self.sod_report_of(&view, stage, before, deployer))
@@ -323,6 +335,8 @@ impl Governance<'_> {
             "exceptions": self.exception_input(id, size)?,
             "overrides": self.override_input(id, at, size)?,
             "crq": crq,
+            "change_system": change_system,
+            "planning": {"errors": planning_errors},
             "sod": sod,
             "qa_report": qa_report,
             "governance_verification": !self.verifiers(id, before)?.is_empty(),
@@ -431,6 +445,59 @@ impl Governance<'_> {
         )
     }
 
+    /// The Jira keys a gate reads stories for: the change's at G1, the
+    /// release's scope at the other gates.
+    fn story_keys(
+        &self,
+        gate: Gate,
+        commit: Option<&CommitSha>,
+        view: &crate::releases::ReleaseView,
+        before: Option<u64>,
+    ) -> Result<Vec<String>> {
+        Ok(match (gate, commit) {
+            (Gate::G1, Some(sha)) => self
+                .change(sha, before)?
+                .jira_keys()
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+            _ => view
+                .release
+                .scope()
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+        })
+    }
+
+    /// Before a decision: read what lives outside (the linked CRQ, the
+    /// stories from the planning system) and record it, so the decision and
+    /// its replay decide from the ledger.
+    fn observe_outside(
+        &self,
+        actor: &Principal,
+        gate: Gate,
+        id: &ReleaseId,
+        commit: Option<&CommitSha>,
+    ) -> Result<()> {
+        self.observe_crq(
+            actor,
+            id,
+            self.change_system()
+                .map(|c| c as &dyn asom_core::crq::ChangeSystem),
+        )?;
+        if let Some(planning) = self.planning() {
+            let view = self.release(id, None)?;
+            let keys: Vec<asom_core::release::JiraKey> = self
+                .story_keys(gate, commit, &view, None)?
+                .iter()
+                .filter_map(|k| k.parse().ok())
+                .collect();
+            self.sync_stories(actor, planning, &keys)?;
+        }
+        Ok(())
+    }
+
     /// Decides and records; `deployer` when deciding for a promotion.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record_decision(
@@ -443,6 +510,7 @@ impl Governance<'_> {
         policy: &dyn GatePolicy,
         deployer: Option<&str>,
     ) -> Result<(Decision, Recorded)> {
+        self.observe_outside(actor, gate, id, commit)?;
         let checkpoint = self.store.latest_checkpoint(&self.tenant)?;
         let at = self.now();
         let decision = self.decide(

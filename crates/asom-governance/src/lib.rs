@@ -89,6 +89,8 @@ pub struct Governance<'s> {
     store: &'s dyn Store,
     tenant: String,
     clock: Clock,
+    change_system: Option<Arc<dyn asom_core::crq::ChangeSystem + Send + Sync>>,
+    planning: Option<Arc<dyn stories::PlanningSystem + Send + Sync>>,
 }
 
 /// How many times a command re-reads and decides again after a conflict.
@@ -108,7 +110,43 @@ impl<'s> Governance<'s> {
             store,
             tenant: tenant.to_owned(),
             clock,
+            change_system: None,
+            planning: None,
         }
+    }
+
+    /// The service reading linked CRQs from an outside change system
+    /// (`ServiceNow`) at every gate.
+    #[must_use]
+    pub fn with_change_system(
+        mut self,
+        system: Arc<dyn asom_core::crq::ChangeSystem + Send + Sync>,
+    ) -> Self {
+        self.change_system = Some(system);
+        self
+    }
+
+    /// The service reading stories from a planning system (Jira) at every
+    /// gate.
+    #[must_use]
+    pub fn with_planning(
+        mut self,
+        planning: Arc<dyn stories::PlanningSystem + Send + Sync>,
+    ) -> Self {
+        self.planning = Some(planning);
+        self
+    }
+
+    /// The outside change system, when one is configured.
+    #[must_use]
+    pub fn change_system(&self) -> Option<&(dyn asom_core::crq::ChangeSystem + Send + Sync)> {
+        self.change_system.as_deref()
+    }
+
+    /// The planning system, when one is configured.
+    #[must_use]
+    pub fn planning(&self) -> Option<&(dyn stories::PlanningSystem + Send + Sync)> {
+        self.planning.as_deref()
     }
 
     /// The store.

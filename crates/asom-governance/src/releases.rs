@@ -23,10 +23,19 @@ use crate::{Governance, GovernanceError, Recorded, Result, appended_by, authoriz
 pub struct ReleaseView {
     /// The release: id, scope, commits, CRQ number.
     pub release: Release,
-    /// Its CRQ, if it has one.
+    /// Its CRQ in the built-in change system, if it has one there.
     pub crq: Option<Crq>,
     /// The changes it contains.
     pub changes: Vec<Change>,
+    /// The change system that holds its CRQ: `builtin`, or the provider a
+    /// linked CRQ lives in (`servicenow`).
+    pub crq_provider: Option<String>,
+    /// The CRQ as gates see it: the built-in CRQ's snapshot, or the latest
+    /// observation of a linked CRQ read from its change system.
+    pub snapshot: Option<CrqSnapshot>,
+    /// Why a linked CRQ has no snapshot: its latest read failed, or it was
+    /// never read.
+    pub crq_error: Option<String>,
 }
 
 impl Governance<'_> {
@@ -97,10 +106,17 @@ impl Governance<'_> {
         let entries = self.entries(&key, before)?;
         let mut release: Option<Release> = None;
         let mut crq: Option<Crq> = None;
+        let mut link: Option<(CrqNumber, String)> = None;
         for entry in &entries {
             match entry.kind.as_str() {
                 "release" => release = Some(content_field(entry, "release")?),
                 "crq" => crq = Some(content_field(entry, "crq")?),
+                "crq-link" => {
+                    link = Some((
+                        content_field(entry, "number")?,
+                        content_field(entry, "provider")?,
+                    ));
+                }
                 _ => {}
             }
         }
@@ -112,6 +128,27 @@ impl Governance<'_> {
                 .attach_crq(crq)
                 .map_err(|e| GovernanceError::Rule(e.to_string()))?;
         }
+        let (mut crq_provider, mut snapshot, mut crq_error) = (None, None, None);
+        if let Some(crq) = &crq {
+            crq_provider = Some(asom_core::crq::BUILTIN_PROVIDER.to_owned());
+            snapshot = Some(crq.snapshot());
+        } else if let Some((number, provider)) = link {
+            if release.crq().is_none() {
+                release
+                    .attach_crq_number(&number)
+                    .map_err(|e| GovernanceError::Rule(e.to_string()))?;
+            }
+            match self.latest_crq_observation(&number, before)? {
+                Some(Ok(s)) => snapshot = Some(s),
+                Some(Err(e)) => crq_error = Some(e),
+                None => {
+                    crq_error = Some(format!(
+                        "CRQ {number} has not been read from {provider} yet"
+                    ));
+                }
+            }
+            crq_provider = Some(provider);
+        }
         let changes = release
             .commits()
             .iter()
@@ -121,7 +158,129 @@ impl Governance<'_> {
             release,
             crq,
             changes,
+            crq_provider,
+            snapshot,
+            crq_error,
         })
+    }
+
+    /// The latest read of an outside CRQ as of `before`: its snapshot, or
+    /// the error the read met.
+    fn latest_crq_observation(
+        &self,
+        number: &CrqNumber,
+        before: Option<u64>,
+    ) -> Result<Option<std::result::Result<CrqSnapshot, String>>> {
+        let entries = self.entries(&format!("observation:crq:{number}"), before)?;
+        let Some(last) = entries.last() else {
+            return Ok(None);
+        };
+        let content: serde_json::Value = content_field(last, "")?;
+        if let Some(error) = content["error"].as_str() {
+            return Ok(Some(Err(error.to_owned())));
+        }
+        let snapshot: CrqSnapshot = content_field(last, "snapshot")?;
+        Ok(Some(Ok(snapshot)))
+    }
+
+    /// Links a release to its CRQ in an outside change system (`ServiceNow`),
+    /// where people create and approve it: asom reads it at every gate and
+    /// never writes it. Needs `create-crq`; the same one-CRQ-per-release and
+    /// one-release-per-CRQ rules as the built-in system.
+    pub fn link_crq(
+        &self,
+        actor: &Principal,
+        release: &ReleaseId,
+        number: &CrqNumber,
+        provider: &str,
+    ) -> Result<Recorded> {
+        authorize(actor, Action::CreateCrq)?;
+        self.retry(|| {
+            let view = self.release(release, None)?;
+            if let Some(existing) = view.release.crq() {
+                return Err(GovernanceError::Rule(format!(
+                    "release {release} already has CRQ {existing}; exactly one CRQ governs a release's QA and PROD"
+                )));
+            }
+            if self.store.count_with_key(&self.tenant, &format!("crq-link:{number}"), None)? > 0
+                || self.crq(number, None).is_ok()
+            {
+                return Err(GovernanceError::Rule(format!(
+                    "CRQ {number} already governs another release; a CRQ shared by two releases is a violation (C-01)"
+                )));
+            }
+            let release_key = format!("release:{release}");
+            let release_count = self.store.count_with_key(&self.tenant, &release_key, None)?;
+            let entry = Self::entry(
+                "crq-link",
+                &json!({"action": "linked", "release": release.to_string(), "number": number, "provider": provider}),
+                actor,
+                [
+                    format!("crq-link:{number}"),
+                    format!("crq-of:{release}"),
+                    release_key.clone(),
+                ],
+            )?
+            .expecting(format!("crq-link:{number}"), 0)
+            .expecting(format!("crq-of:{release}"), 0)
+            .expecting(release_key, release_count);
+            self.append(entry).map(Recorded::from)
+        })
+    }
+
+    /// Reads the release's outside CRQ from `system` and records what it
+    /// read (an `observation` entry: the snapshot, or the error), so the gate
+    /// that follows decides from it and replays from the ledger. Nothing is
+    /// read for a built-in CRQ.
+    pub fn observe_crq(
+        &self,
+        actor: &Principal,
+        release: &ReleaseId,
+        system: Option<&dyn ChangeSystem>,
+    ) -> Result<Option<Recorded>> {
+        let view = self.release(release, None)?;
+        let (Some(number), Some(provider)) = (view.release.crq(), view.crq_provider.as_deref())
+        else {
+            return Ok(None);
+        };
+        if provider == asom_core::crq::BUILTIN_PROVIDER {
+            return Ok(None);
+        }
+        let content = match system {
+            Some(system) if system.provider() == provider => match system.read_crq_observed(number)
+            {
+                Ok((snapshot, read)) => json!({
+                    "system": provider, "what": "crq", "key": number,
+                    "sources": read.sources, "response_sha256": read.response_sha256,
+                    "snapshot": snapshot,
+                }),
+                Err(e) => {
+                    json!({"system": provider, "what": "crq", "key": number, "error": e.to_string()})
+                }
+            },
+            Some(system) => json!({
+                "system": provider, "what": "crq", "key": number,
+                "error": format!("CRQ {number} lives in {provider}, but this tenant's change system is {}", system.provider()),
+            }),
+            None => json!({
+                "system": provider, "what": "crq", "key": number,
+                "error": format!("CRQ {number} lives in {provider}, and no connection to it is configured (see docs/integrations.md; check it with asom doctor)"),
+            }),
+        };
+        // Each read is its own entry, even when nothing changed (a CRQ that
+        // moves back and forth must show its latest read last).
+        let mut content = content;
+        content["read_at"] = crate::principals::rfc3339(self.now()).into();
+        let entry = Self::entry(
+            "observation",
+            &content,
+            actor,
+            [
+                format!("observation:crq:{number}"),
+                "observations".to_owned(),
+            ],
+        )?;
+        self.append(entry).map(|a| Some(a.into()))
     }
 
     /// Every release id, sorted.
@@ -322,8 +481,8 @@ impl Governance<'_> {
         for change in &view.changes {
             facts.authors.extend(change.authors().iter().cloned());
         }
-        if let Some(crq) = &view.crq {
-            for mut fact in sod::approvals_from_snapshot(&crq.snapshot()) {
+        if let Some(snapshot) = &view.snapshot {
+            for mut fact in sod::approvals_from_snapshot(snapshot) {
                 fact.approver.kind = self.kind_of(&fact.approver.identity);
                 facts.approvals.push(fact);
             }

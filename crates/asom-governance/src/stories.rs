@@ -128,8 +128,11 @@ impl Governance<'_> {
             match planning.read_story(key) {
                 Ok(mut story) => {
                     planning.provider().clone_into(&mut story.source);
-                    let content = serde_json::to_value(&story)
+                    let mut content = serde_json::to_value(&story)
                         .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
+                    // Each read is its own entry, even when nothing changed
+                    // (a story that changes and changes back is read thrice).
+                    content["read_at"] = crate::principals::rfc3339(self.now()).into();
                     let entry = Self::entry(
                         "story",
                         &content,
@@ -146,6 +149,7 @@ impl Governance<'_> {
                             "what": "story",
                             "key": key.as_str(),
                             "error": e.to_string(),
+                            "read_at": crate::principals::rfc3339(self.now()),
                         }),
                         actor,
                         [format!("story:{key}"), "observations".to_owned()],

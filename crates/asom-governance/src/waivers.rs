@@ -188,23 +188,27 @@ impl Governance<'_> {
             )));
         }
         let view = self.release(id, None)?;
-        let crq = view.crq.as_ref().ok_or_else(|| {
+        let number = view.release.crq().ok_or_else(|| {
             GovernanceError::Rule(format!(
                 "release {id} has no CRQ: an emergency override needs the release's emergency CRQ (asom crq create --release {id} --type emergency)"
             ))
         })?;
-        if crq.number().as_str() != request.crq {
+        if number.as_str() != request.crq {
             return Err(GovernanceError::Rule(format!(
-                "CRQ {} is not release {id}'s CRQ ({}): an override is bound to the release's own CRQ",
+                "CRQ {} is not release {id}'s CRQ ({number}): an override is bound to the release's own CRQ",
                 request.crq,
-                crq.number()
             )));
         }
-        if crq.crq_type() != CrqType::Emergency {
+        let crq = view.snapshot.as_ref().ok_or_else(|| {
+            GovernanceError::Rule(format!(
+                "CRQ {number} could not be read from its change system ({}), so its type is unknown",
+                view.crq_error.as_deref().unwrap_or("no read yet")
+            ))
+        })?;
+        if crq.crq_type != CrqType::Emergency {
             return Err(GovernanceError::Rule(format!(
-                "CRQ {} is a {} change: only an emergency CRQ can carry an emergency override (C-11)",
-                crq.number(),
-                crq.crq_type().as_str()
+                "CRQ {number} is a {} change: only an emergency CRQ can carry an emergency override (C-11)",
+                crq.crq_type.as_str()
             )));
         }
         let justification = required_text(request.justification, "justification")?;
@@ -243,7 +247,7 @@ impl Governance<'_> {
             "action": "requested",
             "release": id.to_string(),
             "gate": request.gate,
-            "crq": crq.number().as_str(),
+            "crq": crq.number.as_str(),
             "justification": justification,
             "deferred": deferred,
             "compensating": compensating,
@@ -291,17 +295,16 @@ impl Governance<'_> {
             let release = ReleaseId::parse(&o.release)
                 .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
             let view = self.release(&release, None)?;
-            if let Some(crq) = &view.crq {
+            if let Some(crq) = &view.snapshot {
                 for stage in Stage::ALL {
                     if let Some(a) = crq
-                        .snapshot()
                         .approvers(stage)
                         .into_iter()
                         .find(|a| directory.same_person(me, a))
                     {
                         return Err(GovernanceError::Rule(format!(
                             "{me} is a release approver of CRQ {} (as {a}, for {}): an emergency approver must not be the release approver of the same CRQ (DESIGN §5)",
-                            crq.number(),
+                            crq.number,
                             stage.as_str()
                         )));
                     }
@@ -356,16 +359,16 @@ impl Governance<'_> {
             let release = ReleaseId::parse(&o.release)
                 .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
             let view = self.evidence_view(&release, None)?;
-            let crq = self.release(&release, None)?.crq;
+            let crq = self.release(&release, None)?.snapshot;
             let mut missing = Vec::new();
             let mut proof = BTreeMap::new();
             for control in &o.deferred {
                 if control == "C-01" {
                     let stage = o.gate.stage().unwrap_or(Stage::Qa);
-                    if crq
-                        .as_ref()
-                        .is_none_or(|c| c.approval_state(stage) != ApprovalState::Approved)
-                    {
+                    if crq.as_ref().is_none_or(|c| {
+                        asom_core::crq::approval_state_of(&c.approvals, stage)
+                            != ApprovalState::Approved
+                    }) {
                         missing.push(format!(
                             "C-01: the CRQ is not approved for {} in the change system",
                             stage.as_str()

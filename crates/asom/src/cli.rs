@@ -43,6 +43,15 @@ pub struct GlobalArgs {
     /// absolute paths). Implies --format json.
     #[arg(long, global = true, help_heading = "Global options")]
     pub stable_json: bool,
+    /// The configuration file (default: asom.toml in the asom directory).
+    #[arg(
+        long,
+        global = true,
+        env = "ASOM_CONFIG",
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
+    pub config: Option<PathBuf>,
     /// Write the output to this file instead of standard output.
     #[arg(
         long,
@@ -119,6 +128,11 @@ pub enum Command {
     /// The audit walkthrough of a release: CRQ, scope, entries, coverage,
     /// evidence, approvals, separation of duties, decisions, overrides.
     Audit(AuditArgs),
+    /// Check the configuration, the store, the keys, the token and the outside systems.
+    Doctor,
+    /// The configuration: print a documented default file, or what is in effect.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Verify the whole log and, with --artifacts, re-hash the evidence artifacts asom can reach.
     Verify(TopVerifyArgs),
     /// Export a release as an evidence bundle that verifies offline (--out FILE.tar.gz).
@@ -133,7 +147,21 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a documented default asom.toml.
+    Default,
+    /// Print the configuration in effect for the tenant (secrets are named, never shown).
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StoryCommand {
+    /// Read stories from the configured planning system (Jira) and record them.
+    Sync {
+        /// Jira keys.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
     /// Record a story's summary and acceptance criteria (humans with a
     /// delivery role, or the planning-system connector; never an agent).
     Record {
@@ -537,6 +565,16 @@ pub enum CrqCommand {
         /// Its number (default: the next built-in number, CRQ0000001, …).
         #[arg(long)]
         number: Option<String>,
+    },
+    /// Link a release to its CRQ in the configured outside change system
+    /// (ServiceNow), where people create and approve it; gates read it there.
+    Link {
+        /// The release it governs.
+        #[arg(long)]
+        release: String,
+        /// The CRQ's number in the change system, e.g. CHG0031234.
+        #[arg(long)]
+        number: String,
     },
     /// Move a CRQ to another state.
     Transition {

@@ -34,6 +34,8 @@ pub struct Embedded {
     pub tenant: String,
     /// The time `ASOM_NOW` pins the clock to, if it does.
     pub pinned: Option<OffsetDateTime>,
+    /// The tenant's configuration (outside systems).
+    pub config: crate::config::Config,
 }
 
 /// The principal a command acts as, after its token was checked.
@@ -68,6 +70,7 @@ impl Embedded {
             store: Arc::new(store),
             tenant: tenant.to_owned(),
             pinned,
+            config: crate::config::Config::default(),
         };
         this.store.tenant(tenant).map_err(|e| match e {
             StoreError::NotFound { .. } => CliError::usage(anyhow!(
@@ -106,6 +109,28 @@ impl Embedded {
 
     /// The governance service on this store and tenant.
     pub fn governance(&self) -> asom_governance::Governance<'_> {
+        let gov = self.base_governance();
+        // Outside systems: a connection that cannot be set up still stands
+        // in, failing every read with the reason, so gates block and say why.
+        let gov = match self.config.servicenow() {
+            Ok(Some(sn)) => gov.with_change_system(sn),
+            Ok(None) => gov,
+            Err(e) => gov.with_change_system(Arc::new(crate::config::Unconfigured {
+                provider: self.config.change_provider().to_owned(),
+                reason: format!("{:#}", e.error),
+            })),
+        };
+        match self.config.jira() {
+            Ok(Some(j)) => gov.with_planning(j),
+            Ok(None) => gov,
+            Err(e) => gov.with_planning(Arc::new(crate::config::Unconfigured {
+                provider: self.config.planning_provider().to_owned(),
+                reason: format!("{:#}", e.error),
+            })),
+        }
+    }
+
+    fn base_governance(&self) -> asom_governance::Governance<'_> {
         match self.pinned {
             Some(at) => asom_governance::Governance::with_clock(
                 self.store.as_ref(),

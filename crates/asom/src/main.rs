@@ -10,6 +10,7 @@ use clap::Parser as _;
 
 mod cli;
 mod commands;
+mod config;
 mod context;
 mod exit;
 mod git;
@@ -35,7 +36,8 @@ fn governance(
     printer: &printer::Printer,
 ) -> exit::CliResult {
     use cli::Command as C;
-    let ctx = context::Embedded::open(&global.dir, &global.tenant)?;
+    let mut ctx = context::Embedded::open(&global.dir, &global.tenant)?;
+    ctx.config = config::Config::load(&global.dir, &global.tenant, global.config.as_deref())?;
     match command {
         C::Product(c) => commands::product::product(&ctx, c, printer),
         C::Change(c) => commands::product::change(&ctx, c, printer),
@@ -53,6 +55,8 @@ fn governance(
         C::Audit(args) => commands::audit::run(&ctx, args, printer),
         C::Export(args) => commands::bundle::export(&ctx, args, printer),
         C::Verify(args) => commands::verify::run(&ctx, args, printer),
+        C::Doctor => commands::doctor::run(&ctx, printer),
+        C::Config(c) => commands::doctor::config(Some(&ctx), c, printer),
         C::Init(_) | C::Ledger(_) | C::Demo(_) | C::VerifyBundle(_) => {
             unreachable!("dispatched in main")
         }
@@ -69,6 +73,9 @@ fn main() -> ExitCode {
         cli::Command::Ledger(cmd) => commands::ledger::run(&cli.global, cmd, &printer),
         cli::Command::Demo(args) => commands::demo::run(args, &printer),
         cli::Command::VerifyBundle(args) => commands::bundle::verify(args, &printer),
+        cli::Command::Config(cli::ConfigCommand::Default) => {
+            commands::doctor::config(None, &cli::ConfigCommand::Default, &printer)
+        }
         command => governance(&cli.global, command, &printer),
     };
     match result {

@@ -3,6 +3,7 @@
 //! every request (method, target, headers) for the test to inspect.
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -163,7 +164,7 @@ fn serve(stream: TcpStream, handler: &Handler, requests: &Mutex<Vec<Request>>) {
         reply.body.len()
     );
     for (n, v) in &reply.headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
+        let _ = write!(head, "{n}: {v}\r\n");
     }
     head.push_str("\r\n");
     let _ = stream.write_all(head.as_bytes());

@@ -26,3 +26,7 @@ violations contains v if {
 violations contains v if {
 	some v in data.asom.lib.override_violations
 }
+
+violations contains v if {
+	some v in data.asom.lib.planning_violations
+}

@@ -51,3 +51,7 @@ violations contains v if {
 		[],
 	)
 }
+
+violations contains v if {
+	some v in data.asom.lib.planning_violations
+}

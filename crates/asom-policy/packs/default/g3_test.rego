@@ -44,3 +44,19 @@ test_g3_blocks_without_qa_report if {
 test_g3_blocks_on_expired_override if {
 	fixtures.controls_of(g3.violations) == {"C-11"} with input as object.union(fixtures.g3, {"overrides": [{"gate": "G3", "controls": ["C-05"], "entry": "o1", "expired": true}]})
 }
+
+test_g3_blocks_when_the_change_system_cannot_be_read if {
+	vs := g3.violations with input as object.union(fixtures.g3, {
+		"crq": null,
+		"change_system": {"provider": "servicenow", "error": "ServiceNow: 401 Unauthorized"},
+	})
+	fixtures.controls_of(vs) == {"C-01"}
+	count(vs) == 1
+	some v in vs
+	contains(v.reason, "could not be read from servicenow: ServiceNow: 401 Unauthorized")
+}
+
+test_g3_blocks_when_a_story_cannot_be_read if {
+	vs := g3.violations with input as object.union(fixtures.g3, {"planning": {"errors": {"SALES-1": "Jira: timeout"}}})
+	fixtures.controls_of(vs) == {"C-03"}
+}

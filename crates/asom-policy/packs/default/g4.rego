@@ -120,3 +120,7 @@ prod_command(id) := sprintf(
 	"asom evidence record --release %s --control %s --category %s --commit %s --environment prod --status pass --file <result file>",
 	[data.asom.lib.release_id, id, data.asom.lib.record_category(id), data.asom.lib.head_commit],
 )
+
+violations contains v if {
+	some v in data.asom.lib.planning_violations
+}

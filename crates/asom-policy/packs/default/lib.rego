@@ -390,8 +390,43 @@ profile_violations contains v if {
 # The change request (C-01)
 # ---------------------------------------------------------------------------
 
+# The change system could not be read (asom recorded the failed read): the
+# gate blocks and says so; it never decides without the CRQ.
+change_system_error := e if {
+	e := input.change_system.error
+	non_empty_string(e)
+}
+
+change_system_name := p if {
+	p := input.change_system.provider
+	non_empty_string(p)
+} else := "the change system"
+
+crq_violations contains v if {
+	change_system_error
+	v := violation(
+		"C-01",
+		sprintf("the CRQ could not be read from %s: %s; asom never decides without reading it", [change_system_name, change_system_error]),
+		"fix the connection to the change system (asom doctor shows what fails), then check the gate again",
+		[],
+	)
+}
+
+# Stories the gate reads could not be read from the planning system.
+planning_violations contains v if {
+	is_object(input.planning.errors)
+	some key, e in input.planning.errors
+	v := violation(
+		"C-03",
+		sprintf("story %s could not be read from the planning system: %v; asom never decides without reading it", [key, e]),
+		"fix the connection to the planning system (asom doctor shows what fails), then check the gate again",
+		[],
+	)
+}
+
 crq_violations contains v if {
 	not is_object(input.crq)
+	not change_system_error
 	v := violation(
 		"C-01",
 		"the release has no change request (CRQ): exactly one CRQ must govern every release",

@@ -11,6 +11,7 @@ use crate::exit::{CliError, CliResult};
 pub mod audit;
 pub mod bundle;
 pub mod demo;
+pub mod doctor;
 pub mod evidence;
 pub mod gate;
 pub mod init;

@@ -201,6 +201,7 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
                 )
             })
         }
+        CrqCommand::Link { release, number } => link(ctx, release, number, printer),
         CrqCommand::Transition { number, state } => {
             let actor = ctx.authenticate()?.principal;
             let number: CrqNumber = parse("CRQ number", number)?;
@@ -303,6 +304,48 @@ fn decide(
                 let _ = writeln!(out, "WARNING recorded, but flagged: {v}");
             }
             out
+        },
+    )
+}
+
+/// `asom crq link`: a release's CRQ in the outside change system.
+fn link(ctx: &Embedded, release: &str, number: &str, printer: &Printer) -> CliResult {
+    let gov = ctx.governance();
+    let actor = ctx.authenticate()?.principal;
+    let release: ReleaseId = parse("--release", release)?;
+    let number: CrqNumber = parse("--number", number)?;
+    let provider = ctx.config.change_provider();
+    if matches!(provider, "asom" | "builtin") {
+        return Err(crate::exit::CliError::usage(anyhow::anyhow!(
+            "this tenant's change system is asom's own: create the CRQ with `asom crq create --release {release}`, or configure an outside change system (asom config default)"
+        )));
+    }
+    let recorded = gov.link_crq(&actor, &release, &number, provider)?;
+    // Read it once now, so the link shows what the change system says.
+    let observed = gov.observe_crq(
+        &actor,
+        &release,
+        gov.change_system()
+            .map(|c| c as &dyn asom_core::crq::ChangeSystem),
+    )?;
+    let view = gov.release(&release, None)?;
+    printer.either(
+        &json!({"crq": number, "provider": provider, "snapshot": view.snapshot, "error": view.crq_error, "recorded": recorded, "observed": observed}),
+        || {
+            let now = match (&view.snapshot, &view.crq_error) {
+                (Some(s), _) => format!(
+                    "{provider} says: {} change, state {}, {} approval(s)",
+                    s.crq_type.as_str(),
+                    s.state.as_str(),
+                    s.approvals.len()
+                ),
+                (None, Some(e)) => format!("could not read it from {provider}: {e}"),
+                (None, None) => String::new(),
+            };
+            format!(
+                "linked release {release} to {number} in {provider}; every gate reads it there\n{now}\n{}",
+                recorded_line(&recorded)
+            )
         },
     )
 }

@@ -45,6 +45,39 @@ pub fn run(ctx: &Embedded, command: &StoryCommand, printer: &Printer) -> CliResu
             })?;
             printer.either(&story, || text(std::slice::from_ref(&story)))
         }
+        StoryCommand::Sync { keys } => {
+            let actor = ctx.authenticate()?.principal;
+            let planning = gov.planning().ok_or_else(|| {
+                CliError::usage(anyhow::anyhow!(
+                    "this tenant's planning system is asom's own: record stories with `asom story record`, or configure Jira (asom config default)"
+                ))
+            })?;
+            let keys = keys
+                .iter()
+                .map(|k| parse::<JiraKey>("key", k))
+                .collect::<CliResult<Vec<_>>>()?;
+            let errors = gov.sync_stories(&actor, planning, &keys)?;
+            let stories: Vec<_> = keys
+                .iter()
+                .filter_map(|k| gov.story(k.as_str(), None).ok().flatten())
+                .collect();
+            printer.either(&json!({"stories": stories, "errors": errors}), || {
+                let mut out = text(&stories);
+                for (k, e) in &errors {
+                    let _ = writeln!(out, "{k}: {e}");
+                }
+                out
+            })?;
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError::failed(anyhow::anyhow!(
+                    "{} of {} stories could not be read",
+                    errors.len(),
+                    keys.len()
+                )))
+            }
+        }
         StoryCommand::List => {
             let stories = gov.stories()?;
             printer.either(&stories, || text(&stories))

@@ -34,6 +34,9 @@
 //! | `gate-mode` | `{product, gate, mode}` | `gate-mode:<product>:<gate>`, `gate-modes` |
 //! | `override`, `exception` | see [`waivers`] | `override:<id>`, `overrides-of:<release>`, … |
 //! | `promotion` | see [`promotions`] | `promotion:<release>:<env>`, `promotions-of:<release>`, `promotions` |
+//! | `crq-link` | `{action, release, number, provider}`: a CRQ in an outside change system | `crq-link:<number>`, `crq-of:<release>`, `release:<id>` |
+//! | `observation` | a read from an outside system: `{system, what, key, sources, response_sha256, snapshot \| error, read_at}` | `observation:crq:<number>` or `story:<KEY>`, `observations` |
+//! | `export` | an [`audit::ExportRecord`] | `exports-of:<release>`, `exports` |
 
 use std::sync::Arc;
 

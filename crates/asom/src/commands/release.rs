@@ -90,6 +90,9 @@ fn show_release(gov: &Governance<'_>, id: &ReleaseId, printer: &Printer) -> CliR
     let json = json!({
         "release": view.release,
         "crq": view.crq,
+        "crq_provider": view.crq_provider,
+        "crq_snapshot": view.snapshot,
+        "crq_error": view.crq_error,
         "changes": view.changes,
         "evidence": evidence,
         "separation_of_duties": sod.iter().map(|(s, r)| json!({"stage": s, "holds": r.holds(), "report": r})).collect::<Vec<_>>(),
@@ -107,14 +110,27 @@ fn show_release(gov: &Governance<'_>, id: &ReleaseId, printer: &Printer) -> CliR
                 scope.join(", ")
             }
         );
-        let _ = writeln!(
-            out,
-            "crq       {}",
-            view.crq.as_ref().map_or(
-                "- (create one with `asom crq create --release …`)".to_owned(),
-                crq_line
-            )
-        );
+        let crq = match (&view.crq, &view.snapshot, view.release.crq()) {
+            (Some(crq), _, _) => crq_line(crq),
+            (None, Some(s), _) => format!(
+                "{} in {} (as last read: {} change, state {}, {} approval(s))",
+                s.number,
+                s.provider,
+                s.crq_type.as_str(),
+                s.state.as_str(),
+                s.approvals.len()
+            ),
+            (None, None, Some(number)) => format!(
+                "{number} in {}: {}",
+                view.crq_provider.as_deref().unwrap_or("?"),
+                view.crq_error.as_deref().unwrap_or("not read yet")
+            ),
+            (None, None, None) => {
+                "- (create one with `asom crq create --release …`, or link one with `asom crq link`)"
+                    .to_owned()
+            }
+        };
+        let _ = writeln!(out, "crq       {crq}");
         let _ = writeln!(out, "\nchanges ({})", view.changes.len());
         for c in &view.changes {
             let authors: Vec<&str> = c.authors().iter().map(String::as_str).collect();

@@ -24,6 +24,7 @@ pub mod jcs;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
+pub mod tiles;
 pub mod verify;
 
 pub use hash::Hash;

@@ -298,6 +298,22 @@ pub struct TopVerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TilesArgs {
+    /// The directory to write the tiles into (created when missing).
+    #[arg(value_name = "TILES_DIR")]
+    pub tiles_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyTilesArgs {
+    /// The tlog-tiles directory.
+    pub dir: PathBuf,
+    /// The log's verifier key, obtained independently.
+    #[arg(long, value_name = "VKEY")]
+    pub key: String,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The release, product@version.
     pub release: String,
@@ -712,6 +728,10 @@ pub enum LedgerCommand {
     Verify(VerifyArgs),
     /// Print the log's verifier key(s), in signed-note format.
     Pubkey(PubkeyArgs),
+    /// Write the log as a static C2SP tlog-tiles tree (checkpoint, tiles, entry bundles).
+    Tiles(TilesArgs),
+    /// Check a tlog-tiles tree with the verifier key alone: root and entries.
+    VerifyTiles(VerifyTilesArgs),
 }
 
 #[derive(Debug, Args)]

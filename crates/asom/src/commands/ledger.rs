@@ -40,6 +40,9 @@ pub fn run(global: &GlobalArgs, command: &LedgerCommand, printer: &Printer) -> C
     {
         return verify_receipt(None, args, printer);
     }
+    if let LedgerCommand::VerifyTiles(args) = command {
+        return crate::commands::tiles::verify(args, printer);
+    }
     let ctx = Embedded::open(&global.dir, &global.tenant)?;
     match command {
         LedgerCommand::Append(args) => append(&ctx, args, printer),
@@ -52,6 +55,8 @@ pub fn run(global: &GlobalArgs, command: &LedgerCommand, printer: &Printer) -> C
         }
         LedgerCommand::Verify(_) => verify_log(&ctx, printer),
         LedgerCommand::Pubkey(args) => pubkey(&ctx, args, printer),
+        LedgerCommand::Tiles(args) => crate::commands::tiles::write(&ctx, args, printer),
+        LedgerCommand::VerifyTiles(_) => unreachable!("needs no store; handled above"),
     }
 }
 

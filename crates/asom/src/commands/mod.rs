@@ -21,6 +21,7 @@ pub mod product;
 pub mod promote;
 pub mod release;
 pub mod story;
+pub mod tiles;
 pub mod verify;
 pub mod waivers;
 

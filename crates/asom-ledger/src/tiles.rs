@@ -80,6 +80,83 @@ impl fmt::Display for TileId {
     }
 }
 
+/// What a tile path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TilePath {
+    /// A hash tile: `tile/<L>/<N>[.p/<W>]`.
+    Hashes(TileId),
+    /// An entry bundle: `tile/entries/<N>[.p/<W>]` (as the level-0 tile it
+    /// goes with).
+    Entries(TileId),
+}
+
+/// Parses the part of a tile path after `tile/`: `<L>/<N>[.p/<W>]` or
+/// `entries/<N>[.p/<W>]`, exactly as [`TileId::path`] writes it (no leading
+/// zeros in `L`, three-digit groups with `x` on all but the last, `W` from 1
+/// to 255).
+pub fn parse_tile_path(rest: &str) -> Result<TilePath, String> {
+    let bad = |why: &str| Err(format!("tile path {rest:?}: {why}"));
+    let (head, tail) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("tile path {rest:?}: too short"))?;
+    let (index_part, width) = match tail.split_once(".p/") {
+        Some((index, w)) => {
+            let ok = !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) && !w.starts_with('0');
+            let width: u16 = match w.parse() {
+                Ok(n) if ok && (1..256).contains(&n) => n,
+                _ => return bad("the partial width must be 1 to 255, without leading zeros"),
+            };
+            (index, width)
+        }
+        None => (tail, 256),
+    };
+    let groups: Vec<&str> = index_part.split('/').collect();
+    let mut index: u64 = 0;
+    for (i, g) in groups.iter().enumerate() {
+        let last = i == groups.len() - 1;
+        let digits = if last { Some(*g) } else { g.strip_prefix('x') };
+        let Some(d) = digits.filter(|d| d.len() == 3 && d.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return bad("the index must be 3-digit groups, all but the last prefixed with x");
+        };
+        index = index
+            .checked_mul(1000)
+            .and_then(|n| n.checked_add(d.parse::<u64>().unwrap_or(0)))
+            .ok_or_else(|| format!("tile path {rest:?}: index too large"))?;
+    }
+    if groups.len() > 1 && groups[0] == "x000" {
+        return bad("the index has a leading zero group");
+    }
+    if head == "entries" {
+        return Ok(TilePath::Entries(TileId {
+            level: 0,
+            index,
+            width,
+        }));
+    }
+    let level: u8 = match head.parse() {
+        Ok(l) if l <= 5 && (head == "0" || !head.starts_with('0')) => l,
+        _ => return bad("the level must be 0 to 5"),
+    };
+    Ok(TilePath::Hashes(TileId {
+        level,
+        index,
+        width,
+    }))
+}
+
+/// Whether a tree of `size` entries holds the tile: all its hashes are of
+/// complete subtrees (a partial tile is a prefix of the level's right edge).
+#[must_use]
+pub fn tile_exists(size: u64, tile: TileId) -> bool {
+    let shift = u32::from(tile.level) * u32::from(TILE_HEIGHT);
+    let count = if shift >= 64 { 0 } else { size >> shift };
+    tile.index
+        .checked_mul(TILE_WIDTH)
+        .and_then(|start| start.checked_add(u64::from(tile.width)))
+        .is_some_and(|end| end <= count)
+}
+
 /// `N` as tlog-tiles writes it: three-digit groups, all but the last
 /// prefixed with `x`.
 #[must_use]
@@ -307,6 +384,81 @@ mod tests {
             width: 256,
         };
         assert_eq!(t.path(), "tile/1/003");
+    }
+
+    #[test]
+    fn tile_paths_parse_back_and_refuse_what_the_spec_does_not_write() {
+        for tile in [
+            TileId {
+                level: 0,
+                index: 1_234_067,
+                width: 8,
+            },
+            TileId {
+                level: 3,
+                index: 0,
+                width: 256,
+            },
+            TileId {
+                level: 1,
+                index: 1000,
+                width: 255,
+            },
+        ] {
+            let hashes = tile.path();
+            assert_eq!(
+                parse_tile_path(&hashes["tile/".len()..]),
+                Ok(TilePath::Hashes(tile))
+            );
+            if tile.level == 0 {
+                let entries = tile.entries_path();
+                assert_eq!(
+                    parse_tile_path(&entries["tile/".len()..]),
+                    Ok(TilePath::Entries(tile))
+                );
+            }
+        }
+        for bad in [
+            "0",
+            "0/",
+            "6/000",
+            "01/000",
+            "0/1",
+            "0/0000",
+            "0/001/002",
+            "0/x001",
+            "0/x000/001",
+            "0/000.p/0",
+            "0/000.p/256",
+            "0/000.p/08",
+            "0/000.p/",
+            "a/000",
+            "0/00a",
+            "0/x18446744073709/551/616",
+        ] {
+            assert!(parse_tile_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tile_existence_follows_the_tree() {
+        let t = |level, index, width| TileId {
+            level,
+            index,
+            width,
+        };
+        assert!(tile_exists(256, t(0, 0, 256)));
+        assert!(!tile_exists(255, t(0, 0, 256)));
+        assert!(tile_exists(255, t(0, 0, 255)));
+        assert!(
+            tile_exists(300, t(0, 0, 100)),
+            "a prefix of a complete tile"
+        );
+        assert!(tile_exists(300, t(0, 1, 44)));
+        assert!(!tile_exists(300, t(0, 1, 45)));
+        assert!(tile_exists(65_536, t(1, 0, 256)));
+        assert!(!tile_exists(65_535, t(1, 0, 256)));
+        assert!(!tile_exists(u64::MAX, t(0, u64::MAX, 1)));
     }
 
     #[test]

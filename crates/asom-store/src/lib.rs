@@ -361,3 +361,27 @@ impl asom_ledger::merkle::NodeReader for TenantNodes<'_> {
         self.store.read_nodes(self.tenant, ids)
     }
 }
+
+impl TenantNodes<'_> {
+    /// The bytes of a tlog-tiles hash tile: its nodes' hashes, concatenated.
+    /// The nodes must exist (the tile must lie within the signed tree).
+    pub fn tile(&self, tile: asom_ledger::tiles::TileId) -> Result<Vec<u8>> {
+        use asom_ledger::merkle::NodeReader as _;
+        Ok(self
+            .read_nodes(&tile.nodes())?
+            .iter()
+            .flat_map(|h| h.0)
+            .collect())
+    }
+
+    /// The bytes of a tlog-tiles entry bundle for the entries a level-0
+    /// tile covers. An entry over 65,535 bytes cannot be bundled.
+    pub fn entry_bundle(&self, tile: asom_ledger::tiles::TileId) -> Result<Vec<u8>> {
+        let mut entries = Vec::with_capacity(usize::from(tile.width));
+        for i in tile.entry_range() {
+            entries.push(self.store.entry_at(self.tenant, i)?.bytes);
+        }
+        asom_ledger::tiles::entry_bundle(entries.iter().map(Vec::as_slice))
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", tile.entries_path())))
+    }
+}

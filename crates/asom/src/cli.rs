@@ -128,6 +128,8 @@ pub enum Command {
     /// The audit walkthrough of a release: CRQ, scope, entries, coverage,
     /// evidence, approvals, separation of duties, decisions, overrides.
     Audit(AuditArgs),
+    /// Serve the ledger over HTTP: checkpoint, C2SP tlog-tiles, receipts, consistency proofs.
+    Serve(ServeArgs),
     /// Check the configuration, the store, the keys, the token and the outside systems.
     Doctor,
     /// The configuration: print a documented default file, or what is in effect.
@@ -295,6 +297,13 @@ pub struct TopVerifyArgs {
     /// Only the artifacts of this release.
     #[arg(long, requires = "artifacts")]
     pub release: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "ASOM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 #[derive(Debug, Args)]

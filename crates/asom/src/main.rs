@@ -56,6 +56,7 @@ fn governance(
         C::Export(args) => commands::bundle::export(&ctx, args, printer),
         C::Verify(args) => commands::verify::run(&ctx, args, printer),
         C::Doctor => commands::doctor::run(&ctx, printer),
+        C::Serve(args) => commands::serve::run(&ctx, args),
         C::Config(c) => commands::doctor::config(Some(&ctx), c, printer),
         C::Init(_) | C::Ledger(_) | C::Demo(_) | C::VerifyBundle(_) => {
             unreachable!("dispatched in main")

@@ -112,3 +112,60 @@ fn tiles_verify_from_the_files_alone_and_name_what_was_changed() {
     std::fs::remove_file(dir.join("tile/0/002.p/89")).expect("remove");
     verify(&key).fails(1, &["tile/0/002.p/89"]);
 }
+
+#[test]
+fn asom_serve_serves_the_same_tiles_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+    let tmp = TempDir::new().expect("temp dir");
+    store(tmp.path(), 300);
+    let dir = tmp.path().join("tiles");
+    asom(tmp.path())
+        .args(["ledger", "tiles"])
+        .arg(&dir)
+        .run()
+        .ok();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asom"))
+        .arg("--dir")
+        .arg(tmp.path().join("asom"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("ASOM_DIR")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn asom serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("listening line");
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    // The served checkpoint and tiles are the files `ledger tiles` wrote.
+    for path in [
+        "checkpoint",
+        "tile/0/000",
+        "tile/0/001.p/45",
+        "tile/1/000.p/1",
+        "tile/entries/000",
+    ] {
+        let body = ureq::get(&format!("{base}/t/default/{path}"))
+            .call()
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .into_body()
+            .read_to_vec()
+            .expect("body");
+        assert_eq!(body, std::fs::read(dir.join(path)).expect("file"), "{path}");
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "asom serve exited {exit:?} on SIGTERM");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr");
+    assert!(rest.contains("asom serve: stopped"), "{rest}");
+}

@@ -20,6 +20,7 @@ pub mod people;
 pub mod product;
 pub mod promote;
 pub mod release;
+pub mod serve;
 pub mod story;
 pub mod tiles;
 pub mod verify;

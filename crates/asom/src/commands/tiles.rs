@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
-use asom_ledger::merkle::{self, NodeReader as _};
+use asom_ledger::merkle;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::tiles::{self, TileId};
 use asom_store::{Store as _, TenantNodes, open_checkpoint};
@@ -36,20 +36,10 @@ pub fn write(ctx: &Embedded, args: &TilesArgs, printer: &Printer) -> CliResult {
     let all = tiles::tiles_for(size);
     let mut written = 0usize;
     for (n, tile) in all.iter().enumerate() {
-        let hashes = nodes
-            .read_nodes(&tile.nodes())
-            .map_err(|e| anyhow!("reading the nodes of {tile}: {e}"))?;
-        let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.0).collect();
-        put(out, &tile.path(), &bytes)?;
+        put(out, &tile.path(), &nodes.tile(*tile)?)?;
         written += 1;
         if tile.level == 0 {
-            let mut entries = Vec::with_capacity(usize::from(tile.width));
-            for i in tile.entry_range() {
-                entries.push(ctx.store.entry_at(&ctx.tenant, i)?.bytes);
-            }
-            let bundle = tiles::entry_bundle(entries.iter().map(Vec::as_slice))
-                .map_err(|e| CliError::failed(anyhow!("{}: {e}", tile.entries_path())))?;
-            put(out, &tile.entries_path(), &bundle)?;
+            put(out, &tile.entries_path(), &nodes.entry_bundle(*tile)?)?;
             written += 1;
         }
         if (n + 1) % 100 == 0 {

@@ -131,12 +131,24 @@ pub type Result<T, E = PolicyError> = std::result::Result<T, E>;
 /// regorus raises and handles `anyhow` errors inside an evaluation, and
 /// `anyhow` captures a backtrace for each whenever `RUST_BACKTRACE` is set,
 /// which doubles the time of a gate decision for a backtrace nobody sees.
-/// Panics still honour `RUST_BACKTRACE`.
-#[allow(unsafe_code)] // `set_var` is unsafe only when other threads may read the environment.
+/// The variable must be set before the first capture, and setting it in the
+/// running process is `unsafe` (the workspace forbids it), so on Unix the
+/// process re-executes itself once with it set, keeping its arguments,
+/// standard streams and process id. Panics still honour `RUST_BACKTRACE`.
+/// Elsewhere, or if the re-execution fails, nothing changes.
 pub fn quiet_library_backtraces() {
-    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
-        // SAFETY: documented to be called first in `main`, before any other
-        // thread runs or reads the environment.
-        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let asked = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+        if asked && std::env::var_os("RUST_LIB_BACKTRACE").is_none()
+            && let Ok(exe) = std::env::current_exe()
+        {
+            // `exec` returns only when it failed; then carry on as we are.
+            let _ = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("RUST_LIB_BACKTRACE", "0")
+                .exec();
+        }
     }
 }

@@ -141,7 +141,8 @@ pub fn quiet_library_backtraces() {
     {
         use std::os::unix::process::CommandExt as _;
         let asked = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
-        if asked && std::env::var_os("RUST_LIB_BACKTRACE").is_none()
+        if asked
+            && std::env::var_os("RUST_LIB_BACKTRACE").is_none()
             && let Ok(exe) = std::env::current_exe()
         {
             // `exec` returns only when it failed; then carry on as we are.

@@ -22,6 +22,12 @@ pub fn run(ctx: &Embedded, args: &ServeArgs) -> CliResult {
         note(&format!(
             "asom serve: listening on http://{addr} (GET /t/<tenant>/checkpoint, /t/<tenant>/tile/…, /healthz)"
         ));
+        if !addr.ip().is_loopback() {
+            note(
+                "asom serve: warning: no authentication yet, and entry bundles hold whole ledger entries; \
+                 keep it behind an authenticating proxy (docs/server.md)",
+            );
+        }
         asom_server::serve(listener, asom_server::AppState::new(store), shutdown())
             .await
             .context("serving")?;

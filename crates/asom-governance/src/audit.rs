@@ -272,10 +272,6 @@ impl Governance<'_> {
         let overrides = self.overrides(Some(id), before)?;
         let exceptions = self.exceptions(Some(id), before)?;
         let evidence = evidence_traces(&view, &map)?;
-        let coverage = self.coverage(&view, &product, &overrides, &exceptions, now, before)?;
-
-        let approvals = self.approvals(id, &view, &overrides, &exceptions, before)?;
-
         let mut sod = Vec::new();
         for stage in Stage::ALL {
             let report = self.sod_report_of(&view, stage, before, None)?;
@@ -290,6 +286,19 @@ impl Governance<'_> {
                 violations: report.violations.iter().map(ToString::to_string).collect(),
             });
         }
+        let commits: Vec<&asom_core::release::CommitSha> = view.release.commits().iter().collect();
+        let evidence_view = self.evidence_view_of(id, &view, &commits, before)?;
+        let coverage = Self::coverage(
+            &view,
+            &product,
+            &evidence_view,
+            &overrides,
+            &exceptions,
+            &sod,
+            now,
+        );
+
+        let approvals = self.approvals(id, &view, &overrides, &exceptions, before)?;
 
         let decisions = self.decision_lines(id, policy, before)?;
 
@@ -505,16 +514,14 @@ impl Governance<'_> {
 
     #[allow(clippy::too_many_lines)] // One rule per kind of proof, side by side.
     fn coverage(
-        &self,
         view: &crate::releases::ReleaseView,
         product: &Product,
+        evidence: &crate::evidence::EvidenceView,
         overrides: &[Override],
         exceptions: &[Exception],
+        sod: &[SodLine],
         now: OffsetDateTime,
-        before: Option<u64>,
-    ) -> Result<Vec<CoverageRow>> {
-        let commits: Vec<&asom_core::release::CommitSha> = view.release.commits().iter().collect();
-        let evidence = self.evidence_view_of(view.release.id(), view, &commits, before)?;
+    ) -> Vec<CoverageRow> {
         let material = product.applicability.material();
         let cell = |status: &str, entries: Vec<u64>, note: Option<String>| Cell {
             status: status.to_owned(),
@@ -602,12 +609,11 @@ impl Governance<'_> {
                             }
                         },
                         Proof::Computed => match gate.stage() {
+                            // Section 7's report, computed once.
                             Some(stage) => {
-                                if self.sod_report_of(view, stage, before, None)?.holds() {
-                                    cell("holds", Vec::new(), None)
-                                } else {
-                                    cell("broken", Vec::new(), None)
-                                }
+                                let holds =
+                                    sod.iter().any(|l| l.stage == stage_name(stage) && l.holds);
+                                cell(if holds { "holds" } else { "broken" }, Vec::new(), None)
                             }
                             None => cell("not checked", Vec::new(), None),
                         },
@@ -625,7 +631,7 @@ impl Governance<'_> {
                 gates,
             });
         }
-        Ok(rows)
+        rows
     }
 }
 

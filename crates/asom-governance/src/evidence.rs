@@ -338,17 +338,6 @@ impl Governance<'_> {
         self.evidence_view_of(id, &view, &commits, before)
     }
 
-    /// The compact view over one commit of a release (what G1 checks).
-    pub fn commit_evidence_view(
-        &self,
-        id: &ReleaseId,
-        commit: &asom_core::release::CommitSha,
-        before: Option<u64>,
-    ) -> Result<EvidenceView> {
-        let view = self.release(id, before)?;
-        self.evidence_view_of(id, &view, &[commit], before)
-    }
-
     pub(crate) fn evidence_view_of(
         &self,
         id: &ReleaseId,

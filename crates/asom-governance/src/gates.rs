@@ -227,22 +227,9 @@ pub struct Replay {
 
 impl Governance<'_> {
     /// The input document of `gate` for `release` (and `commit` for G1), as
-    /// of log size `before` and time `at`.
-    pub fn gate_input(
-        &self,
-        gate: Gate,
-        id: &ReleaseId,
-        commit: Option<&CommitSha>,
-        at: OffsetDateTime,
-        before: u64,
-        deployer: Option<&str>,
-    ) -> Result<Value> {
-        Ok(self
-            .input_and_sod(gate, id, commit, at, before, deployer)?
-            .0)
-    }
-
-    /// The input, and the separation-of-duties report it holds (G3, G4).
+    /// of log size `before` and time `at`, and the separation-of-duties
+    /// report it holds (G3, G4), which the decision adds whatever the pack
+    /// says.
     fn input_and_sod(
         &self,
         gate: Gate,

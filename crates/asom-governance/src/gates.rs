@@ -21,6 +21,7 @@ use asom_core::crq::{ApprovalState, Stage, approval_state_of};
 use asom_core::principal::{Action, Principal};
 use asom_core::release::{CommitSha, ReleaseId};
 use asom_ledger::{Hash, jcs};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -31,7 +32,9 @@ use crate::{
 };
 
 /// The four gates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Gate {
     /// PR merge.
     G1,
@@ -99,7 +102,7 @@ impl FromStr for Gate {
 }
 
 /// Observe (decide and record, never block) or enforce (block).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Shadow mode: a block is recorded as `would-block`.
@@ -120,7 +123,7 @@ impl FromStr for Mode {
 }
 
 /// One reason a gate does not pass.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct Violation {
     /// The control, e.g. `C-06`.
     pub control: String,
@@ -136,13 +139,14 @@ pub struct Violation {
 }
 
 /// The pack a decision was made with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PackRef {
     /// Its name.
     pub name: String,
     /// Its version.
     pub version: String,
     /// SHA-256 over its canonical content.
+    #[schemars(with = "crate::HexHash")]
     pub digest: Hash,
 }
 
@@ -162,7 +166,7 @@ pub trait GatePolicy {
 }
 
 /// A recorded gate decision (the content of a `decision` entry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Decision {
     /// The gate.
     pub gate: Gate,
@@ -180,10 +184,12 @@ pub struct Decision {
     /// The pack.
     pub pack: PackRef,
     /// SHA-256 of the input's RFC 8785 bytes.
+    #[schemars(with = "crate::HexHash")]
     pub input_digest: Hash,
     /// The log size the input was read at.
     pub log_size: u64,
     /// The log's root at that size.
+    #[schemars(with = "crate::HexHash")]
     pub log_root: Hash,
     /// Who asked.
     pub asked_by: String,
@@ -213,7 +219,7 @@ struct Asked<'a> {
 }
 
 /// What a replay found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Replay {
     /// The decision as recorded.
     pub recorded: Decision,

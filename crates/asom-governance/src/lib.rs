@@ -248,6 +248,24 @@ impl<'s> Governance<'s> {
     }
 }
 
+/// The JSON Schema of a hash as asom writes it (for `#[schemars(with)]`):
+/// 64 lowercase hex digits.
+pub struct HexHash;
+
+impl schemars::JsonSchema for HexHash {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sha256Hex".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "A SHA-256 digest, 64 lowercase hex digits."
+        })
+    }
+}
+
 /// Checks a permission, turning a refusal into the service's error.
 pub fn authorize(actor: &Principal, action: Action) -> Result<Capability<'_>> {
     actor.authorize(action).map_err(GovernanceError::from)
@@ -284,11 +302,14 @@ pub(crate) fn appended_by(entry: &StoredEntry) -> Result<String> {
 }
 
 /// What a command wrote: the entry and whether it was new.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Recorded {
     /// The entry's index.
     pub index: u64,
     /// The entry's id.
+    #[schemars(with = "HexHash")]
     pub id: asom_ledger::Hash,
     /// False when the same content was already in the log (nothing written).
     pub new: bool,

@@ -27,6 +27,19 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub dir: PathBuf,
+    /// The store: `postgres://user:password@host:port/db` for PostgreSQL
+    /// (several servers may share one), or `sqlite:PATH`. Default: the
+    /// embedded SQLite database in the asom directory. The asom directory
+    /// still holds the log keys and the configuration either way.
+    #[arg(
+        long,
+        global = true,
+        env = "ASOM_STORE",
+        value_name = "URL",
+        hide_env_values = true,
+        help_heading = "Global options"
+    )]
+    pub store: Option<String>,
     /// The tenant to act on.
     #[arg(
         long,
@@ -52,6 +65,17 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub config: Option<PathBuf>,
+    /// Run the command on an asom server (`asom serve`) instead of the
+    /// embedded store, acting as `ASOM_TOKEN`. Commands that work this way:
+    /// evidence record, gate check, gate replay, promote, whoami.
+    #[arg(
+        long,
+        global = true,
+        env = "ASOM_SERVER",
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
+    pub server: Option<String>,
     /// Write the output to this file instead of standard output.
     #[arg(
         long,
@@ -132,6 +156,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check the configuration, the store, the keys, the token and the outside systems.
     Doctor,
+    /// Show who `ASOM_TOKEN` acts as: tenant, principal, kind, roles.
+    Whoami,
     /// The configuration: print a documented default file, or what is in effect.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -304,6 +330,25 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, env = "ASOM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The policy pack directory gates are decided with (default: the built-in pack).
+    #[arg(long, value_name = "DIR")]
+    pub pack: Option<PathBuf>,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "ASOM_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds an operation may take before the client is told to retry.
+    #[arg(
+        long,
+        env = "ASOM_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub request_timeout: u64,
+    /// Serve entry bundles to anyone (a public mirror); by default only the
+    /// tenant's tokens read them. Checkpoints, hash tiles, receipts and
+    /// consistency proofs are always public: they hold only hashes.
+    #[arg(long)]
+    pub public_entries: bool,
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +392,11 @@ pub struct DemoArgs {
     /// new temporary directory, removed at the end unless --keep.
     #[arg(long, value_name = "DIR")]
     pub at: Option<PathBuf>,
+    /// Start `asom serve` on the demo's store and send CI's commands to it
+    /// (evidence record, gate check, promote, gate replay) with --server, as
+    /// a team running asom as a shared service does.
+    #[arg(long = "via-server")]
+    pub via_server: bool,
     /// Keep the demo's directory to explore it afterwards with --dir.
     #[arg(long)]
     pub keep: bool,

@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
-use asom_core::principal::{Principal, TokenSecret};
 use asom_ledger::note::NoteSigner;
-use asom_store::{Store, StoreError, TokenRecord};
+use asom_server::api::{Acting, OpContext, Operation, Policies};
+use asom_store::{Store, StoreError};
 use asom_store_sqlite::SqliteStore;
+
 use time::OffsetDateTime;
 
 use crate::exit::CliError;
@@ -27,10 +28,61 @@ pub const DB_FILE: &str = "asom.db";
 /// Folder of log keys inside the asom directory.
 pub const KEYS_DIR: &str = "keys";
 
+/// Where the store is (STYLE.md rule 3: chosen once, from its URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// The embedded SQLite database at this path.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (the URL holds the password: never print it).
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// The store `--store` (`ASOM_STORE`) names, or the embedded default in `dir`.
+    pub fn resolve(dir: &Path, given: Option<&str>) -> Result<Self, CliError> {
+        let Some(url) = given.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::Sqlite(dir.join(DB_FILE)));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        Err(CliError::usage(anyhow!(
+            "--store (ASOM_STORE) must be postgres://user:password@host:port/database or sqlite:PATH; \
+             the value given is neither"
+        )))
+    }
+
+    /// Opens (or creates) the store, with the pinned clock if there is one.
+    pub fn open(
+        &self,
+        pinned: Option<OffsetDateTime>,
+    ) -> asom_store::Result<Arc<dyn Store + Send + Sync>> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(open_store(path, pinned)?),
+            Self::Postgres(url) => Arc::new(match pinned {
+                Some(at) => {
+                    let text = store_time(at);
+                    asom_store_postgres::PostgresStore::open_with_clock(
+                        url,
+                        Arc::new(move || text.clone()),
+                    )?
+                }
+                None => asom_store_postgres::PostgresStore::open(url)?,
+            }),
+        })
+    }
+}
+
 /// An opened asom directory.
 pub struct Embedded {
     pub dir: PathBuf,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store + Send + Sync>,
     pub tenant: String,
     /// The time `ASOM_NOW` pins the clock to, if it does.
     pub pinned: Option<OffsetDateTime>,
@@ -38,36 +90,36 @@ pub struct Embedded {
     pub config: crate::config::Config,
 }
 
-/// The principal a command acts as, after its token was checked.
-pub struct Acting {
-    #[allow(dead_code)] // Read by commands that record which token acted (governance commands).
-    pub token: TokenRecord,
-    pub principal: Principal,
-}
-
 impl Embedded {
-    /// Opens an initialised directory; it must exist.
-    pub fn open(dir: &Path, tenant: &str) -> Result<Self, CliError> {
-        let db = dir.join(DB_FILE);
-        if !db.is_file() {
-            return Err(CliError::usage(anyhow!(
-                "no asom store at {}; run `asom init` first, or point --dir (ASOM_DIR) at an existing asom directory",
+    /// Opens an initialised directory and its store; both must exist.
+    pub fn open(dir: &Path, tenant: &str, store_url: Option<&str>) -> Result<Self, CliError> {
+        let url = StoreUrl::resolve(dir, store_url)?;
+        if let StoreUrl::Sqlite(db) = &url
+            && !db.is_file()
+        {
+            let at = if *db == dir.join(DB_FILE) {
                 dir.display()
+            } else {
+                db.display()
+            };
+            return Err(CliError::usage(anyhow!(
+                "no asom store at {at}; run `asom init` first, or point --dir (ASOM_DIR) at an existing asom directory"
             )));
         }
         let pinned = pinned_clock()?;
-        let store = open_store(&db, pinned)
+        let store = url
+            .open(pinned)
             .map_err(|e| CliError::usage(anyhow!(e).context("opening the store")))?;
         let tenants = store.tenants().map_err(|e| CliError::usage(anyhow!(e)))?;
         if tenants.is_empty() {
             return Err(CliError::usage(anyhow!(
-                "the store at {} has no tenant: it was not set up by `asom init`; remove it and run `asom init`",
-                db.display()
+                "the store {} has no tenant: it was not set up by `asom init`; run `asom init`",
+                store.describe()
             )));
         }
         let this = Self {
             dir: dir.to_path_buf(),
-            store: Arc::new(store),
+            store,
             tenant: tenant.to_owned(),
             pinned,
             config: crate::config::Config::default(),
@@ -109,25 +161,7 @@ impl Embedded {
 
     /// The governance service on this store and tenant.
     pub fn governance(&self) -> asom_governance::Governance<'_> {
-        let gov = self.base_governance();
-        // Outside systems: a connection that cannot be set up still stands
-        // in, failing every read with the reason, so gates block and say why.
-        let gov = match self.config.servicenow() {
-            Ok(Some(sn)) => gov.with_change_system(sn),
-            Ok(None) => gov,
-            Err(e) => gov.with_change_system(Arc::new(crate::config::Unconfigured {
-                provider: self.config.change_provider().to_owned(),
-                reason: format!("{:#}", e.error),
-            })),
-        };
-        match self.config.jira() {
-            Ok(Some(j)) => gov.with_planning(j),
-            Ok(None) => gov,
-            Err(e) => gov.with_planning(Arc::new(crate::config::Unconfigured {
-                provider: self.config.planning_provider().to_owned(),
-                reason: format!("{:#}", e.error),
-            })),
-        }
+        OutsideSystems::of(&self.config).attach(self.base_governance())
     }
 
     fn base_governance(&self) -> asom_governance::Governance<'_> {
@@ -141,38 +175,87 @@ impl Embedded {
         }
     }
 
-    /// Checks `ASOM_TOKEN` and returns who is acting.
+    /// Checks `ASOM_TOKEN` and returns who is acting: the same check
+    /// `asom serve` makes of a bearer token ([`asom_server::api::authenticate`]).
     pub fn authenticate(&self) -> Result<Acting, CliError> {
-        let raw = std::env::var("ASOM_TOKEN").map_err(|_| {
+        let raw = token_from_env()?;
+        asom_server::api::authenticate(self.store.as_ref(), &self.tenant, &raw).map_err(|e| {
             CliError::usage(anyhow!(
-                "this command changes the ledger, so it must act as a principal: set ASOM_TOKEN to a token \
-                 (`asom init` printed the first admin token)"
+                "ASOM_TOKEN: {e} (store in {}, tenant {:?}; pass --tenant for another tenant)",
+                self.dir.display(),
+                self.tenant
             ))
-        })?;
-        let secret = TokenSecret::parse(raw.trim())
-            .map_err(|e| CliError::usage(anyhow!("ASOM_TOKEN: {e}")))?;
-        let (token, principal) = self.store.token_by_digest(&secret.digest()).map_err(|e| match e {
-            StoreError::NotFound { .. } => CliError::usage(anyhow!(
-                "ASOM_TOKEN is not a live token of the store in {} (it may be revoked, or belong to another asom directory)",
-                self.dir.display()
-            )),
-            e => CliError::usage(anyhow!(e)),
-        })?;
-        if token.tenant != self.tenant {
-            return Err(CliError::usage(anyhow!(
-                "ASOM_TOKEN belongs to tenant {:?}, not {:?}; pass --tenant {} or use a token of this tenant",
-                token.tenant,
-                self.tenant,
-                token.tenant
-            )));
+        })
+    }
+
+    /// Runs an operation in process, exactly as `asom serve` runs it for a
+    /// client: an operation that changes the ledger acts as `ASOM_TOKEN`.
+    pub fn run<O: Operation>(&self, op: O, policies: &Policies) -> Result<O::Output, CliError> {
+        let acting = if O::MUTATES {
+            Some(self.authenticate()?)
+        } else {
+            None
+        };
+        let ctx = OpContext::new(self.governance(), &self.tenant, acting.as_ref(), policies);
+        op.run(&ctx).map_err(CliError::from)
+    }
+}
+
+/// `ASOM_TOKEN`, or the error that says how to get one.
+pub fn token_from_env() -> Result<String, CliError> {
+    std::env::var("ASOM_TOKEN").map_err(|_| {
+        CliError::usage(anyhow!(
+            "this command changes the ledger, so it must act as a principal: set ASOM_TOKEN to a token \
+             (`asom init` printed the first admin token)"
+        ))
+    })
+}
+
+/// A tenant's outside systems, connected once (a server keeps them).
+#[derive(Clone)]
+pub struct OutsideSystems {
+    change: Option<Arc<dyn asom_core::crq::ChangeSystem + Send + Sync>>,
+    planning: Option<Arc<dyn asom_governance::stories::PlanningSystem + Send + Sync>>,
+}
+
+impl OutsideSystems {
+    /// The systems `config` names. A connection that cannot be set up still
+    /// stands in, failing every read with the reason, so gates block and say why.
+    pub fn of(config: &crate::config::Config) -> Self {
+        let change: Option<Arc<dyn asom_core::crq::ChangeSystem + Send + Sync>> =
+            match config.servicenow() {
+                Ok(Some(sn)) => Some(sn),
+                Ok(None) => None,
+                Err(e) => Some(Arc::new(crate::config::Unconfigured {
+                    provider: config.change_provider().to_owned(),
+                    reason: format!("{:#}", e.error),
+                })),
+            };
+        let planning: Option<Arc<dyn asom_governance::stories::PlanningSystem + Send + Sync>> =
+            match config.jira() {
+                Ok(Some(j)) => Some(j),
+                Ok(None) => None,
+                Err(e) => Some(Arc::new(crate::config::Unconfigured {
+                    provider: config.planning_provider().to_owned(),
+                    reason: format!("{:#}", e.error),
+                })),
+            };
+        Self { change, planning }
+    }
+
+    /// `gov` with these systems attached.
+    pub fn attach<'s>(
+        &self,
+        gov: asom_governance::Governance<'s>,
+    ) -> asom_governance::Governance<'s> {
+        let gov = match &self.change {
+            Some(c) => gov.with_change_system(Arc::clone(c)),
+            None => gov,
+        };
+        match &self.planning {
+            Some(p) => gov.with_planning(Arc::clone(p)),
+            None => gov,
         }
-        if principal.is_disabled() {
-            return Err(CliError::usage(anyhow!(
-                "principal {:?} is disabled",
-                principal.slug().as_str()
-            )));
-        }
-        Ok(Acting { token, principal })
     }
 }
 

@@ -47,6 +47,16 @@ impl From<asom_governance::GovernanceError> for CliError {
     }
 }
 
+impl From<asom_server::ApiError> for CliError {
+    /// The same exit code for the same failure, in process or from a server.
+    fn from(error: asom_server::ApiError) -> Self {
+        Self {
+            code: error.exit_code(),
+            error: error.into(),
+        }
+    }
+}
+
 impl From<asom_store::StoreError> for CliError {
     fn from(error: asom_store::StoreError) -> Self {
         Self::usage(error)

@@ -15,6 +15,7 @@ mod context;
 mod exit;
 mod git;
 mod printer;
+mod remote;
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ASOM_LOG")
@@ -29,6 +30,47 @@ fn init_logging() {
         .init();
 }
 
+/// `--server URL`: the commands that run on a server.
+fn on_server(
+    url: &str,
+    global: &cli::GlobalArgs,
+    command: &cli::Command,
+    printer: &printer::Printer,
+) -> exit::CliResult {
+    use cli::Command as C;
+    let runner = commands::Runner::Remote(remote::Remote::new(url, &global.tenant)?);
+    let no_pack = |pack: &Option<std::path::PathBuf>| {
+        if pack.is_some() {
+            Err(exit::CliError::usage(anyhow::anyhow!(
+                "--pack cannot be used with --server: the server decides with its own pack (asom serve --pack)"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    match command {
+        C::Evidence(cli::EvidenceCommand::Record(args)) => {
+            commands::evidence::record(&runner, args, printer)
+        }
+        C::Gate(
+            c @ (cli::GateCommand::Check { pack, .. } | cli::GateCommand::Replay { pack, .. }),
+        ) => {
+            no_pack(pack)?;
+            commands::gate::run_on(&runner, c, printer)
+        }
+        C::Promote(args) => {
+            no_pack(&args.pack)?;
+            commands::promote::run_on(&runner, args, printer)
+        }
+        C::Whoami => commands::people::whoami(&runner, printer),
+        _ => Err(exit::CliError::usage(anyhow::anyhow!(
+            "this command does not work with --server (ASOM_SERVER) yet; these do: evidence record, \
+             gate check, gate replay, promote, whoami. Run it on the server's host against its store, \
+             or unset ASOM_SERVER"
+        ))),
+    }
+}
+
 /// The governance commands: all need an initialised directory.
 fn governance(
     global: &cli::GlobalArgs,
@@ -36,7 +78,7 @@ fn governance(
     printer: &printer::Printer,
 ) -> exit::CliResult {
     use cli::Command as C;
-    let mut ctx = context::Embedded::open(&global.dir, &global.tenant)?;
+    let mut ctx = context::Embedded::open(&global.dir, &global.tenant, global.store.as_deref())?;
     ctx.config = config::Config::load(&global.dir, &global.tenant, global.config.as_deref())?;
     match command {
         C::Product(c) => commands::product::product(&ctx, c, printer),
@@ -56,7 +98,8 @@ fn governance(
         C::Export(args) => commands::bundle::export(&ctx, args, printer),
         C::Verify(args) => commands::verify::run(&ctx, args, printer),
         C::Doctor => commands::doctor::run(&ctx, printer),
-        C::Serve(args) => commands::serve::run(&ctx, args),
+        C::Whoami => commands::people::whoami(&commands::Runner::local(&ctx, None), printer),
+        C::Serve(args) => commands::serve::run(&ctx, args, global.config.as_deref()),
         C::Config(c) => commands::doctor::config(Some(&ctx), c, printer),
         C::Init(_) | C::Ledger(_) | C::Demo(_) | C::VerifyBundle(_) => {
             unreachable!("dispatched in main")
@@ -77,7 +120,10 @@ fn main() -> ExitCode {
         cli::Command::Config(cli::ConfigCommand::Default) => {
             commands::doctor::config(None, &cli::ConfigCommand::Default, &printer)
         }
-        command => governance(&cli.global, command, &printer),
+        command => match &cli.global.server {
+            Some(url) => on_server(url, &cli.global, command, &printer),
+            None => governance(&cli.global, command, &printer),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

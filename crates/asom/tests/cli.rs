@@ -937,7 +937,7 @@ fn append_with_a_garbage_revoked_or_foreign_token_exits_2() {
         .args(["ledger", "append"])
         .stdin("{}")
         .run()
-        .fails_quietly(2, "ASOM_TOKEN is not a live token");
+        .fails_quietly(2, "is not a live token of this store");
     store.assert_size(1);
 
     // Revoke the admin token through the store API, as `asom token revoke` will.
@@ -953,7 +953,7 @@ fn append_with_a_garbage_revoked_or_foreign_token_exits_2() {
         .args(["ledger", "append"])
         .stdin("{}")
         .run()
-        .fails_quietly(2, "ASOM_TOKEN is not a live token")
+        .fails_quietly(2, "is not a live token of this store")
         .fails(2, "revoked");
     store.assert_size(1);
 }

@@ -129,7 +129,7 @@ fn asom_serve_serves_the_same_tiles_and_stops_cleanly_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_asom"))
         .arg("--dir")
         .arg(tmp.path().join("asom"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-entries"])
         .env_remove("ASOM_DIR")
         .stderr(Stdio::piped())
         .spawn()

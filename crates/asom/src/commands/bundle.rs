@@ -36,7 +36,6 @@ use asom_governance::gates::{Decision, GatePolicy};
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::receipt::Receipt;
 use asom_ledger::{Hash, jcs};
-use asom_store::Store as _;
 use serde_json::{Value, json};
 
 use crate::cli::{ExportArgs, VerifyBundleArgs};
@@ -57,7 +56,7 @@ const VERIFIER_PY: &str = include_str!("../../../../tests/independent/asom_verif
 const MAX_BUNDLE_BYTES: u64 = 2 << 30;
 
 pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult {
-    let actor = ctx.authenticate()?.principal;
+    let actor = ctx.authenticate()?.into_principal();
     let release: ReleaseId = parse("release", &args.release)?;
     let out = printer.out_path().ok_or_else(|| {
         CliError::usage(anyhow!(

@@ -69,8 +69,13 @@ pub fn run(args: &DemoArgs, printer: &Printer) -> CliResult {
         decisions: Vec::new(),
         out: String::new(),
         step: 0,
+        via_server: args.via_server,
+        server: None,
     };
     let result = demo.play();
+    if let Some(server) = demo.server.take() {
+        server.stop();
+    }
     printer.text(&demo.out)?;
     if temporary {
         let _ = fs::remove_dir_all(&root);
@@ -93,6 +98,10 @@ struct Demo {
     exe: PathBuf,
     root: PathBuf,
     tokens: BTreeMap<String, String>,
+    /// Whether CI's commands go to `asom serve` (`--via-server`).
+    via_server: bool,
+    /// The server, once started.
+    server: Option<Server>,
     /// (ledger index, gate, result) of every decision, in order.
     decisions: Vec<(u64, String, String)>,
     out: String,
@@ -105,6 +114,68 @@ enum Show {
     All,
     FirstLine,
     Nothing,
+}
+
+/// `asom serve` on the demo's store, as a child process.
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts it on a free loopback port and waits until it listens.
+    fn start(exe: &std::path::Path, root: &std::path::Path) -> CliResult<Self> {
+        use std::io::BufRead as _;
+        let mut child = Command::new(exe)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(root)
+            .env("ASOM_DIR", ".asom")
+            .env_remove("ASOM_NOW")
+            .env_remove("ASOM_TENANT")
+            .env_remove("ASOM_SERVER")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("starting asom serve")?;
+        let stderr = child.stderr.take().context("asom serve's stderr")?;
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split("listening on ")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| CliError::failed(anyhow!("asom serve did not start")))?;
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Ok(Self { child, url })
+    }
+
+    /// Stops it the way an operator does (SIGTERM: requests in flight finish).
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        if self.child.wait().is_err() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+/// Whether `asom args…` is one of the commands CI sends to a server.
+fn runs_on_server(args: &[&str]) -> bool {
+    let words: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    matches!(
+        words.as_slice(),
+        ["evidence", "record", ..] | ["gate", "check" | "replay", ..] | ["promote", ..]
+    )
 }
 
 impl Demo {
@@ -138,7 +209,21 @@ impl Demo {
             .env_remove("ASOM_TENANT")
             .env_remove("ASOM_POLICY_PACK")
             .env_remove("ASOM_NOW")
+            .env_remove("ASOM_SERVER")
             .env("NO_COLOR", "1");
+        let on_server = match &self.server {
+            Some(server) if runs_on_server(args) => {
+                command.env("ASOM_SERVER", &server.url);
+                true
+            }
+            _ => false,
+        };
+        // Over HTTP even a read acts as someone: replays ask as CI.
+        let who = if on_server && who.is_none() {
+            Some("ci")
+        } else {
+            who
+        };
         match who {
             Some(who) => {
                 let token = self
@@ -162,7 +247,10 @@ impl Demo {
             })
             .collect();
         if show != Show::Nothing || expect != 0 {
-            let by = who.map(|w| format!("   [as {w}]")).unwrap_or_default();
+            let mut by = who.map(|w| format!("   [as {w}]")).unwrap_or_default();
+            if on_server {
+                by.push_str(" [via asom serve]");
+            }
             let _ = writeln!(self.out, "\n  $ asom {}{by}", shown.join(" "));
         }
         let output = command
@@ -347,6 +435,16 @@ impl Demo {
         self.say(&format!(
             "  store created; the ledger's verifier key is\n    {key}"
         ));
+        if self.via_server {
+            let server = Server::start(&self.exe, &self.root)?;
+            self.say(&format!(
+                "  asom serve runs on this store at {}: CI's commands (evidence record,\n  \
+                 gate check, promote, gate replay) go to it with --server; the others\n  \
+                 run where the store is, as an administrator's would.",
+                server.url
+            ));
+            self.server = Some(server);
+        }
 
         self.section(
             "The product and who acts on it",

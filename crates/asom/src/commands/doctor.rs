@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 use asom_ledger::note::NoteVerifier;
-use asom_store::{Store as _, open_checkpoint};
+use asom_store::open_checkpoint;
 use serde::Serialize;
 use serde_json::json;
 
@@ -132,7 +132,7 @@ fn store(ctx: &Embedded) -> Check {
             "ok",
             format!(
                 "{} tenant {:?}, log size {}",
-                ctx.dir.join(crate::context::DB_FILE).display(),
+                ctx.store.describe(),
                 ctx.tenant,
                 cp.size
             ),
@@ -227,7 +227,7 @@ fn token(ctx: &Embedded) -> Check {
         );
     }
     match ctx.authenticate() {
-        Ok(a) => check("token", "ok", format!("acts as {}", a.principal.slug())),
+        Ok(a) => check("token", "ok", format!("acts as {}", a.principal().slug())),
         Err(e) => check("token", "fail", format!("{:#}", e.error)),
     }
 }

@@ -6,17 +6,13 @@ use std::io::Read as _;
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
-use asom_core::dsse::Envelope;
-use asom_core::evidence::{
-    BuildId, Category, CommitSha, ControlId, CrqRef, Environment, Evidence, EvidenceBuilder,
-    PrincipalSlug, Product, ReleaseRef, SourceRef, SourceType, Status,
-};
 use asom_core::release::ReleaseId;
 use asom_ledger::Hash;
+use asom_server::api::ops::RecordEvidence;
 use serde_json::json;
 
 use crate::cli::{EvidenceCommand, EvidenceRecordArgs};
-use crate::commands::{parse, recorded_line};
+use crate::commands::{Runner, parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
@@ -27,29 +23,7 @@ const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 pub fn run(ctx: &Embedded, command: &EvidenceCommand, printer: &Printer) -> CliResult {
     let gov = ctx.governance();
     match command {
-        EvidenceCommand::Record(args) => {
-            let actor = ctx.authenticate()?.principal;
-            // Refuse non-machines before reading anything: the rule, not the input, decides.
-            asom_governance::authorize(&actor, asom_core::principal::Action::RecordEvidence)?;
-            let evidence = build(ctx, args, actor.slug().as_str())?;
-            let recorded = gov.record_evidence(&actor, &evidence)?;
-            printer.either(
-                &json!({"evidence": evidence.to_json_with_id(), "recorded": recorded}),
-                || {
-                    format!(
-                        "recorded {} {} {} evidence for commit {} (evidence id {})\n{}",
-                        evidence.control_id(),
-                        evidence
-                            .test_category()
-                            .map_or("--".to_owned(), |c| c.to_string()),
-                        evidence.status().as_str(),
-                        evidence.commit_sha(),
-                        evidence.id().0,
-                        recorded_line(&recorded)
-                    )
-                },
-            )
-        }
+        EvidenceCommand::Record(args) => record(&Runner::local(ctx, None), args, printer),
         EvidenceCommand::List { release, commit } => {
             if let Some(release) = release {
                 let id: ReleaseId = parse("--release", release)?;
@@ -124,123 +98,32 @@ fn read_limited(path: &Path) -> CliResult<Vec<u8>> {
     Ok(bytes)
 }
 
-fn field<T>(
-    what: &str,
-    value: Option<&String>,
-    parse: impl Fn(&str, &str) -> Result<T, asom_core::evidence::FieldError>,
-) -> CliResult<Option<T>> {
-    value
-        .map(|v| parse(what, v).map_err(|e| CliError::usage(anyhow!("{e}"))))
-        .transpose()
-}
-
-/// The builder with everything the flags say.
-fn builder_from_flags(
-    ctx: &Embedded,
-    args: &EvidenceRecordArgs,
-    producer: &str,
-) -> CliResult<EvidenceBuilder> {
-    let mut b = EvidenceBuilder::new()
-        .produced_by(
-            PrincipalSlug::parse_field("produced_by", producer)
-                .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-        )
-        .tenant(
-            asom_core::evidence::Tenant::parse_field("tenant", &ctx.tenant)
-                .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-        );
-    if let Some(c) = &args.control {
-        b = b.control_id(parse::<ControlId>("--control", c)?);
-    }
-    if let Some(c) = &args.category {
-        b = b.test_category(parse::<Category>("--category", c)?);
-    }
-    if let Some(v) = field("--commit", args.commit.as_ref(), CommitSha::parse_field)? {
-        b = b.commit_sha(v);
-    }
-    if let Some(v) = field("--build", args.build.as_ref(), BuildId::parse_field)? {
-        b = b.build_id(v);
-    }
-    if let Some(v) = field(
-        "--environment",
-        args.environment.as_ref(),
-        Environment::parse_field,
-    )? {
-        b = b.environment(v);
-    }
-    if let Some(v) = field(
-        "--source-type",
-        args.source_type.as_ref(),
-        SourceType::parse_field,
-    )? {
-        b = b.source_type(v);
-    }
-    if let Some(s) = &args.status {
-        b = b.status(parse::<Status>("--status", s)?);
-    }
-    if let Some(n) = &args.notes {
-        b = b.notes(n.clone());
-    }
-    // The release fills in its product and, once it has one, its CRQ.
-    let mut crq = args.crq.clone();
-    if let Some(release) = &args.release {
-        let id: ReleaseId = parse("--release", release)?;
-        let view = ctx.governance().release(&id, None)?;
-        b = b
-            .release(
-                ReleaseRef::parse_field("--release", release)
-                    .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-            )
-            .product(
-                Product::parse_field("product", id.product().as_str())
-                    .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-            );
-        if crq.is_none() {
-            crq = view.release.crq().map(ToString::to_string);
-        }
-    }
-    if let Some(v) = field("--crq", crq.as_ref(), CrqRef::parse_field)? {
-        b = b.crq_ref(v);
-    }
-    Ok(b)
-}
-
-/// Adds the artifact digest (from --file or --sha256) and source ref.
-fn with_artifact(mut b: EvidenceBuilder, args: &EvidenceRecordArgs) -> CliResult<EvidenceBuilder> {
-    if let Some(path) = &args.file {
-        let bytes = read_artifact(path)?;
-        b = b.checksum(Hash::of(&bytes)).size(bytes.len() as u64);
-        let reference = args
-            .source_ref
-            .clone()
-            .unwrap_or_else(|| format!("file:{}", path.display()));
-        b = b.source_ref(
-            SourceRef::parse_field("--source-ref", &reference)
-                .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-        );
-    } else if let Some(hex) = &args.sha256 {
-        let hash = Hash::from_hex(hex).map_err(|e| CliError::usage(anyhow!("--sha256: {e}")))?;
-        b = b.checksum(hash);
-    }
-    if args.file.is_none()
-        && let Some(r) = &args.source_ref
-    {
-        b = b.source_ref(
-            SourceRef::parse_field("--source-ref", r)
-                .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-        );
-    }
-    Ok(b)
-}
-
 fn read_artifact(path: &Path) -> CliResult<Vec<u8>> {
     fs::read(path)
         .with_context(|| format!("reading artifact {}", path.display()))
         .map_err(CliError::usage)
 }
 
-fn build(ctx: &Embedded, args: &EvidenceRecordArgs, producer: &str) -> CliResult<Evidence> {
-    let gov = ctx.governance();
+/// The request `asom evidence record` sends: files are read here, every
+/// field is checked where the record is built (in process or on the server).
+fn request(args: &EvidenceRecordArgs) -> CliResult<RecordEvidence> {
+    let mut req = RecordEvidence {
+        release: args.release.clone(),
+        control: args.control.clone(),
+        category: args.category.clone(),
+        commit: args.commit.clone(),
+        build: args.build.clone(),
+        environment: args.environment.clone(),
+        crq: args.crq.clone(),
+        sha256: args.sha256.clone(),
+        source_ref: args.source_ref.clone(),
+        source_type: args.source_type.clone(),
+        status: args.status.clone(),
+        notes: args.notes.clone(),
+        ..RecordEvidence::default()
+    };
+    let default_ref = |path: &Path| Some(format!("file:{}", path.display()));
+    let mut hash_artifact = true;
     if let Some(path) = &args.json {
         let flags = [
             ("--release", args.release.is_some()),
@@ -269,59 +152,64 @@ fn build(ctx: &Embedded, args: &EvidenceRecordArgs, producer: &str) -> CliResult
             )));
         }
         let bytes = read_limited(path)?;
-        return asom_core::evidence::parse_record_as_given(&bytes)
-            .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())));
-    }
-    if let Some(path) = &args.dsse {
-        let bytes = read_limited(path)?;
-        let keys = gov.producer_keys(None)?;
-        let envelope = Envelope::parse(&bytes)
+        // Checked here too, so the error names the file.
+        asom_core::evidence::parse_record_as_given(&bytes)
             .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())))?;
-        let verified = envelope
-            .verify(&keys)
-            .map_err(|e| CliError::failed(anyhow!("{}: refused: {e}", path.display())))?;
-        let reference = args
-            .source_ref
-            .clone()
-            .unwrap_or_else(|| format!("file:{}", path.display()));
-        let builder = builder_from_flags(ctx, args, producer)?.source_ref(
-            SourceRef::parse_field("--source-ref", &reference)
-                .map_err(|e| CliError::usage(anyhow!("{e}")))?,
+        req.record = Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())))?,
         );
-        let builder = if args.source_type.is_none() {
-            builder.source_type(
-                SourceType::parse_field("source_type", "in-toto")
-                    .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-            )
-        } else {
-            builder
-        };
-        return verified
-            .to_evidence(builder)
-            .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())));
-    }
-    if let Some(path) = &args.junit {
+        hash_artifact = false;
+    } else if let Some(path) = &args.dsse {
         let bytes = read_limited(path)?;
-        let mut builder = builder_from_flags(ctx, args, producer)?;
-        if args.source_ref.is_some() {
-            builder = with_artifact(builder, args)?;
-        } else {
-            let reference = format!("file:{}", path.display());
-            builder = builder.source_ref(
-                SourceRef::parse_field("source_ref", &reference)
-                    .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-            );
+        // Checked here too, so the error names the file and the DSSE rule.
+        asom_core::dsse::Envelope::parse(&bytes)
+            .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())))?;
+        req.dsse = Some(serde_json::from_slice(&bytes).map_err(|e| {
+            CliError::usage(anyhow!("{}: not a DSSE envelope: {e}", path.display()))
+        })?);
+        if req.source_ref.is_none() {
+            req.source_ref = default_ref(path);
         }
-        if args.source_type.is_none() {
-            builder = builder.source_type(
-                SourceType::parse_field("source_type", "junit")
-                    .map_err(|e| CliError::usage(anyhow!("{e}")))?,
-            );
+        hash_artifact = false;
+    } else if let Some(path) = &args.junit {
+        let bytes = read_limited(path)?;
+        req.junit = Some(String::from_utf8(bytes).map_err(|_| {
+            CliError::usage(anyhow!("{}: a JUnit report must be UTF-8", path.display()))
+        })?);
+        // The report is the artifact unless --source-ref names another.
+        if req.source_ref.is_none() {
+            req.source_ref = default_ref(path);
+            hash_artifact = false;
         }
-        return asom_core::junit::to_evidence(&bytes, MAX_INPUT_BYTES, builder)
-            .map_err(|e| CliError::usage(anyhow!("{}: {e}", path.display())));
     }
-    // Flags only: the artifact is --file or --sha256.
-    let builder = with_artifact(builder_from_flags(ctx, args, producer)?, args)?;
-    builder.build().map_err(|e| CliError::usage(anyhow!("{e}; record with --json FILE, --dsse FILE, --junit FILE, or flags (--control, --commit, --build, --environment, --status, --file or --sha256, --source-ref, --source-type)")))
+    if hash_artifact && let Some(path) = &args.file {
+        let bytes = read_artifact(path)?;
+        req.sha256 = Some(Hash::of(&bytes).to_hex());
+        req.size = Some(bytes.len() as u64);
+        if req.source_ref.is_none() {
+            req.source_ref = default_ref(path);
+        }
+    }
+    Ok(req)
+}
+
+/// `asom evidence record`, in process or on a server.
+pub fn record(runner: &Runner<'_>, args: &EvidenceRecordArgs, printer: &Printer) -> CliResult {
+    let out = runner.call(request(args)?)?;
+    let line = |field: &str| out.evidence[field].as_str().unwrap_or("--").to_owned();
+    printer.either(
+        &json!({"evidence": out.evidence, "recorded": out.recorded}),
+        || {
+            format!(
+                "recorded {} {} {} evidence for commit {} (evidence id {})\n{}",
+                line("control_id"),
+                line("test_category"),
+                line("status"),
+                line("commit_sha"),
+                line("evidence_id"),
+                recorded_line(&out.recorded)
+            )
+        },
+    )
 }

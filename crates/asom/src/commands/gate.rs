@@ -4,13 +4,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::anyhow;
-use asom_core::release::{CommitSha, ReleaseId};
+
 use asom_governance::Recorded;
 use asom_governance::gates::{Decision, Gate, Mode};
+use asom_server::api::ops::{CheckGate, ReplayDecision};
 use serde_json::json;
 
 use crate::cli::GateCommand;
-use crate::commands::{parse, recorded_line};
+use crate::commands::{Runner, parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
@@ -35,24 +36,55 @@ pub fn load_policy(dir: Option<&Path>) -> CliResult<asom_policy::RegoPolicy> {
 pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResult {
     let gov = ctx.governance();
     match command {
+        GateCommand::Check { .. } | GateCommand::Replay { .. } => {
+            let pack = match command {
+                GateCommand::Check { pack, .. } | GateCommand::Replay { pack, .. } => pack,
+                GateCommand::Mode { .. } => &None,
+            };
+            run_on(&Runner::local(ctx, pack.as_deref()), command, printer)
+        }
+        GateCommand::Mode {
+            gate,
+            product,
+            mode,
+        } => {
+            let actor = ctx.authenticate()?.into_principal();
+            let gate: Gate = parse("gate", gate)?;
+            let mode: Mode = parse("mode", mode)?;
+            let recorded = gov.set_gate_mode(&actor, product, gate, mode)?;
+            printer.either(
+                &json!({"product": product, "gate": gate, "mode": mode, "recorded": recorded}),
+                || {
+                    let mode = match mode {
+                        Mode::Observe => "observe",
+                        Mode::Enforce => "enforce",
+                    };
+                    format!(
+                        "{gate} for {product} now runs in {mode} mode\n{}",
+                        recorded_line(&recorded)
+                    )
+                },
+            )
+        }
+    }
+}
+
+/// `gate check` and `gate replay`, in process or on a server.
+pub fn run_on(runner: &Runner<'_>, command: &GateCommand, printer: &Printer) -> CliResult {
+    match command {
         GateCommand::Check {
             gate,
             release,
             commit,
-            pack,
+            ..
         } => {
-            let actor = ctx.authenticate()?.principal;
-            let gate: Gate = parse("gate", gate)?;
-            let release: ReleaseId = parse("--release", release)?;
-            let commit = commit
-                .as_deref()
-                .map(|c| parse::<CommitSha>("--commit", c))
-                .transpose()?;
-            let policy = load_policy(pack.as_deref())?;
-            let mode = gov.gate_mode(release.product().as_str(), gate, None)?;
-            let (decision, recorded) =
-                gov.check_gate(&actor, gate, &release, commit.as_ref(), mode, &policy)?;
-            print_decision(printer, &decision, &recorded, None)?;
+            let out = runner.call(CheckGate {
+                gate: gate.clone(),
+                release: release.clone(),
+                commit: commit.clone(),
+            })?;
+            let decision = &out.decision;
+            print_decision(printer, decision, &out.recorded, None)?;
             if decision.result == "block" {
                 return Err(CliError::failed(anyhow!(
                     "{} blocks {}: {} violation(s)",
@@ -63,9 +95,10 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
             }
             Ok(())
         }
-        GateCommand::Replay { decision, pack } => {
-            let policy = load_policy(pack.as_deref())?;
-            let replay = gov.replay(*decision, &policy)?;
+        GateCommand::Replay { decision, .. } => {
+            let replay = runner.call(ReplayDecision {
+                decision: *decision,
+            })?;
             printer.either(&replay, || {
                 if replay.identical {
                     format!(
@@ -92,29 +125,9 @@ pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResul
             }
             Ok(())
         }
-        GateCommand::Mode {
-            gate,
-            product,
-            mode,
-        } => {
-            let actor = ctx.authenticate()?.principal;
-            let gate: Gate = parse("gate", gate)?;
-            let mode: Mode = parse("mode", mode)?;
-            let recorded = gov.set_gate_mode(&actor, product, gate, mode)?;
-            printer.either(
-                &json!({"product": product, "gate": gate, "mode": mode, "recorded": recorded}),
-                || {
-                    let mode = match mode {
-                        Mode::Observe => "observe",
-                        Mode::Enforce => "enforce",
-                    };
-                    format!(
-                        "{gate} for {product} now runs in {mode} mode\n{}",
-                        recorded_line(&recorded)
-                    )
-                },
-            )
-        }
+        GateCommand::Mode { .. } => Err(CliError::usage(anyhow!(
+            "asom gate mode does not work with --server yet; run it where the store is"
+        ))),
     }
 }
 

@@ -7,15 +7,27 @@ use std::sync::Arc;
 use anyhow::{Context as _, anyhow};
 use asom_core::principal::{Principal, Role, Slug, TokenSecret};
 use asom_ledger::note::{NoteSigner, check_key_name};
-use asom_store::{NewEntry, Store, Tenant, TokenRecord};
+use asom_store::{NewEntry, Tenant, TokenRecord};
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::context::{
-    DB_FILE, KEYS_DIR, now, open_store, pinned_clock, random_bytes, write_key_file,
-};
+use crate::context::{KEYS_DIR, StoreUrl, now, pinned_clock, random_bytes, write_key_file};
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
+
+/// Where the new store goes; an embedded one must not exist yet.
+fn new_store_url(global: &GlobalArgs) -> CliResult<StoreUrl> {
+    let url = StoreUrl::resolve(&global.dir, global.store.as_deref())?;
+    if let StoreUrl::Sqlite(db) = &url
+        && db.exists()
+    {
+        return Err(CliError::usage(anyhow!(
+            "{} already holds an asom store; use it as it is, or remove the directory to start over",
+            global.dir.display()
+        )));
+    }
+    Ok(url)
+}
 
 /// The slug of the first admin principal.
 pub const ADMIN: &str = "admin";
@@ -24,12 +36,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult
     let dir = &global.dir;
     let tenant =
         Slug::new(&global.tenant).map_err(|e| CliError::usage(anyhow!("--tenant: {e}")))?;
-    if dir.join(DB_FILE).exists() {
-        return Err(CliError::usage(anyhow!(
-            "{} already holds an asom store; use it as it is, or remove the directory to start over",
-            dir.display()
-        )));
-    }
+    let url = new_store_url(global)?;
     let origin = match &args.origin {
         Some(o) => o.clone(),
         None => format!(
@@ -50,7 +57,14 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult
     write_key_file(&key_path, &signer)?;
     let verifier = signer.verifier().to_string();
 
-    let store = open_store(&dir.join(DB_FILE), pinned_clock()?).context("creating the store")?;
+    let store = url.open(pinned_clock()?).context("creating the store")?;
+    if store.tenant(tenant.as_str()).is_ok() {
+        return Err(CliError::usage(anyhow!(
+            "{} already has tenant {:?}; use it as it is, or init another --tenant",
+            store.describe(),
+            tenant.as_str()
+        )));
+    }
     let created_at = now();
     store.create_tenant(
         &Tenant {
@@ -90,7 +104,7 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> CliResult
     .map_err(|e| anyhow!(e))?;
     let appended = store.append(tenant.as_str(), vec![genesis])?;
     let checkpoint = store.latest_checkpoint(tenant.as_str())?;
-    store.close();
+    drop(store); // Stops the writer after the queued work is done.
 
     let report = json!({
         "dir": if global.stable_json { serde_json::Value::Null } else { json!(dir.display().to_string()) },

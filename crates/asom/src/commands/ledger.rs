@@ -12,8 +12,7 @@ use asom_ledger::merkle;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::receipt::Receipt;
 use asom_store::{
-    ContentId, NewEntry, Store, StoreError, StoredEntry, TenantNodes, open_checkpoint,
-    verify_tenant_log,
+    ContentId, NewEntry, StoreError, StoredEntry, TenantNodes, open_checkpoint, verify_tenant_log,
 };
 use serde_json::json;
 
@@ -43,7 +42,7 @@ pub fn run(global: &GlobalArgs, command: &LedgerCommand, printer: &Printer) -> C
     if let LedgerCommand::VerifyTiles(args) = command {
         return crate::commands::tiles::verify(args, printer);
     }
-    let ctx = Embedded::open(&global.dir, &global.tenant)?;
+    let ctx = Embedded::open(&global.dir, &global.tenant, global.store.as_deref())?;
     match command {
         LedgerCommand::Append(args) => append(&ctx, args, printer),
         LedgerCommand::Get(args) => get(&ctx, args, printer),
@@ -85,7 +84,7 @@ fn read_input(file: Option<&Path>) -> CliResult<Vec<u8>> {
 fn append(ctx: &Embedded, args: &AppendArgs, printer: &Printer) -> CliResult {
     let acting = ctx.authenticate()?;
     let capability = acting
-        .principal
+        .principal()
         .authorize(Action::AppendLedger)
         .map_err(|r| CliError::usage(anyhow!(r)))?;
     let who = capability.principal().slug().as_str().to_owned();

@@ -2,7 +2,6 @@
 
 use anyhow::anyhow;
 use asom_core::principal::{AgentKind, Principal, PrincipalKind, Role, Slug, TokenSecret};
-use asom_store::Store as _;
 use serde_json::json;
 
 use crate::cli::{IdentityCommand, PrincipalCommand, PrincipalCreateArgs, TokenCommand};
@@ -15,7 +14,7 @@ pub fn principal(ctx: &Embedded, command: &PrincipalCommand, printer: &Printer) 
     let gov = ctx.governance();
     match command {
         PrincipalCommand::Create(args) => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let principal = build_principal(args)?;
             let recorded = gov.create_principal(&actor, &principal)?;
             printer.either(
@@ -48,7 +47,7 @@ pub fn principal(ctx: &Embedded, command: &PrincipalCommand, printer: &Printer) 
             })
         }
         PrincipalCommand::Key(args) => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let recorded =
                 gov.register_producer_key(&actor, &args.slug, &args.key_id, &args.public_key)?;
             printer.either(&json!({"principal": args.slug, "key_id": args.key_id, "recorded": recorded}), || {
@@ -110,7 +109,7 @@ pub fn token(ctx: &Embedded, command: &TokenCommand, printer: &Printer) -> CliRe
     let gov = ctx.governance();
     match command {
         TokenCommand::Create { principal, label } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let secret = TokenSecret::from_random_bytes(random_bytes()?);
             let id = format!("tok_{}", &hex::encode(random_bytes()?)[..12]);
             let recorded = gov.create_token(&actor, principal, &id, &secret, label)?;
@@ -126,7 +125,7 @@ pub fn token(ctx: &Embedded, command: &TokenCommand, printer: &Printer) -> CliRe
             )
         }
         TokenCommand::Revoke { id } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let recorded = gov.revoke_token(&actor, id)?;
             printer.either(
                 &json!({"id": id, "revoked": true, "recorded": recorded}),
@@ -165,7 +164,7 @@ pub fn identity(ctx: &Embedded, command: &IdentityCommand, printer: &Printer) ->
     let gov = ctx.governance();
     match command {
         IdentityCommand::Alias { alias, person } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let person: Slug = parse("--person", person)?;
             let recorded = gov.map_alias(&actor, alias, &person)?;
             printer.either(
@@ -197,4 +196,23 @@ pub fn identity(ctx: &Embedded, command: &IdentityCommand, printer: &Printer) ->
             })
         }
     }
+}
+
+/// `asom whoami`, in process or on a server.
+pub fn whoami(runner: &crate::commands::Runner<'_>, printer: &Printer) -> CliResult {
+    let me = runner.call(asom_server::api::ops::Whoami {})?;
+    printer.either(&me, || {
+        format!(
+            "{} ({}, roles: {}) in tenant {}, token {}\n",
+            me.principal,
+            me.kind,
+            if me.roles.is_empty() {
+                "none".to_owned()
+            } else {
+                me.roles.join(", ")
+            },
+            me.tenant,
+            me.token
+        )
+    })
 }

@@ -21,7 +21,7 @@ pub fn product(ctx: &Embedded, command: &ProductCommand, printer: &Printer) -> C
     let gov = ctx.governance();
     match command {
         ProductCommand::Create(args) => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let product = Product {
                 slug: parse::<Slug>("product slug", &args.slug)?,
                 team: parse::<Slug>("--team", &args.team)?,
@@ -78,7 +78,7 @@ pub fn change(ctx: &Embedded, command: &ChangeCommand, printer: &Printer) -> Cli
     let gov = ctx.governance();
     match command {
         ChangeCommand::Record(args) => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let changes = changes_from(args)?;
             let mut rows = Vec::new();
             let mut text = String::new();

@@ -1,30 +1,34 @@
 //! `asom promote --release R --to QA|PROD`.
 
 use anyhow::anyhow;
-use asom_core::crq::Stage;
-use asom_core::release::ReleaseId;
-use asom_governance::promotions::environment;
+use asom_server::api::ops::{Promote, parse_environment};
 use serde_json::json;
 
 use crate::cli::PromoteArgs;
-use crate::commands::gate::{load_policy, print_decision};
-use crate::commands::{parse, recorded_line};
+use crate::commands::gate::print_decision;
+use crate::commands::{Runner, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 pub fn run(ctx: &Embedded, args: &PromoteArgs, printer: &Printer) -> CliResult {
-    let actor = ctx.authenticate()?.principal;
-    let release: ReleaseId = parse("--release", &args.release)?;
-    let stage = parse_environment(&args.to)?;
-    let policy = load_policy(args.pack.as_deref())?;
-    let gov = ctx.governance();
-    let outcome = gov.promote(&actor, &release, stage, &policy)?;
-    let env = environment(stage);
+    run_on(&Runner::local(ctx, args.pack.as_deref()), args, printer)
+}
+
+/// `asom promote`, in process or on a server.
+pub fn run_on(runner: &Runner<'_>, args: &PromoteArgs, printer: &Printer) -> CliResult {
+    // Checked before anything is sent, with the flag's name.
+    parse_environment(&args.to).map_err(|e| CliError::usage(anyhow!("--{e}")))?;
+    let outcome = runner.call(Promote {
+        release: args.release.clone(),
+        to: args.to.clone(),
+    })?;
+    let release = &args.release;
+    let env = outcome.environment.as_str();
     let tail = match &outcome.promotion {
         Some(p) => format!(
             "PROMOTED {release} to {env} (deployer {}); promotion {}",
-            actor.slug(),
+            outcome.decision.asked_by,
             recorded_line(p)
         ),
         None => format!("NOT PROMOTED: {release} stays out of {env} until the gate passes\n"),
@@ -51,14 +55,4 @@ pub fn run(ctx: &Embedded, args: &PromoteArgs, printer: &Printer) -> CliResult {
         )));
     }
     Ok(())
-}
-
-fn parse_environment(text: &str) -> CliResult<Stage> {
-    match text.to_ascii_uppercase().as_str() {
-        "QA" => Ok(Stage::Qa),
-        "PROD" => Ok(Stage::Prod),
-        _ => Err(CliError::usage(anyhow!(
-            "--to {text:?}: promote to QA (checks G3) or PROD (checks G4)"
-        ))),
-    }
 }

@@ -19,7 +19,7 @@ pub fn release(ctx: &Embedded, command: &ReleaseCommand, printer: &Printer) -> C
     let gov = ctx.governance();
     match command {
         ReleaseCommand::Create { release } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let id: ReleaseId = parse("release", release)?;
             let recorded = gov.create_release(&actor, &id)?;
             printer.either(&json!({"release": id, "recorded": recorded}), || {
@@ -31,7 +31,7 @@ pub fn release(ctx: &Embedded, command: &ReleaseCommand, printer: &Printer) -> C
             jira,
             commits,
         } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let id: ReleaseId = parse("release", release)?;
             let jira = jira
                 .iter()
@@ -59,7 +59,7 @@ pub fn release(ctx: &Embedded, command: &ReleaseCommand, printer: &Printer) -> C
             show_release(&gov, &parse("release", release)?, printer)
         }
         ReleaseCommand::Verify { release, note } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let id: ReleaseId = parse("release", release)?;
             let recorded = gov.verify_release(&actor, &id, note.as_deref())?;
             printer.either(
@@ -199,7 +199,7 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
             crq_type,
             number,
         } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let release: ReleaseId = parse("--release", release)?;
             let crq_type: CrqType = parse("--type", crq_type)?;
             let number = number
@@ -219,7 +219,7 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
         }
         CrqCommand::Link { release, number } => link(ctx, release, number, printer),
         CrqCommand::Transition { number, state } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let number: CrqNumber = parse("CRQ number", number)?;
             let to: CrqState = parse("state", state)?;
             let recorded = gov.transition_crq(&actor, &number, to)?;
@@ -229,7 +229,7 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
             })
         }
         CrqCommand::Window { number, start, end } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let number: CrqNumber = parse("CRQ number", number)?;
             let rfc3339 = |what: &str, t: &str| {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
@@ -299,7 +299,7 @@ fn decide(
     decision: Decision,
     printer: &Printer,
 ) -> CliResult {
-    let actor = ctx.authenticate()?.principal;
+    let actor = ctx.authenticate()?.into_principal();
     let number: CrqNumber = parse("CRQ number", &args.number)?;
     let stage: Stage = parse("--stage", &args.stage)?;
     let recorded = gov.decide_crq(&actor, &number, stage, decision, args.comment.as_deref())?;
@@ -327,7 +327,7 @@ fn decide(
 /// `asom crq link`: a release's CRQ in the outside change system.
 fn link(ctx: &Embedded, release: &str, number: &str, printer: &Printer) -> CliResult {
     let gov = ctx.governance();
-    let actor = ctx.authenticate()?.principal;
+    let actor = ctx.authenticate()?.into_principal();
     let release: ReleaseId = parse("--release", release)?;
     let number: CrqNumber = parse("--number", number)?;
     let provider = ctx.config.change_provider();

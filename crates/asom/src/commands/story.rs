@@ -21,7 +21,7 @@ pub fn run(ctx: &Embedded, command: &StoryCommand, printer: &Printer) -> CliResu
             epic,
             criteria,
         } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let key: JiraKey = parse("story key", key)?;
             let epic = epic
                 .as_deref()
@@ -46,7 +46,7 @@ pub fn run(ctx: &Embedded, command: &StoryCommand, printer: &Printer) -> CliResu
             printer.either(&story, || text(std::slice::from_ref(&story)))
         }
         StoryCommand::Sync { keys } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let planning = gov.planning().ok_or_else(|| {
                 CliError::usage(anyhow::anyhow!(
                     "this tenant's planning system is asom's own: record stories with `asom story record`, or configure Jira (asom config default)"

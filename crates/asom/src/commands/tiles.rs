@@ -16,7 +16,7 @@ use anyhow::{Context as _, anyhow};
 use asom_ledger::merkle;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::tiles::{self, TileId};
-use asom_store::{Store as _, TenantNodes, open_checkpoint};
+use asom_store::{TenantNodes, open_checkpoint};
 use serde_json::json;
 
 use crate::cli::{TilesArgs, VerifyTilesArgs};

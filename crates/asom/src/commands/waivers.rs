@@ -29,7 +29,7 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
             compensating,
             deadline,
         } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let release: ReleaseId = parse("--release", release)?;
             let gate: Gate = parse("--gate", gate)?;
             let deadline = deadline.as_deref().map(parse_deadline).transpose()?;
@@ -59,7 +59,7 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
             })
         }
         OverrideCommand::Approve { id } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let recorded = gov.approve_override(&actor, id)?;
             let o = gov.override_by_id(&gov.resolve_waiver("override", id)?, None)?;
             printer.either(&json!({"override": o, "recorded": recorded}), || {
@@ -76,7 +76,7 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
             })
         }
         OverrideCommand::Remediate { id } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let recorded = gov.remediate_override(&actor, id)?;
             let o = gov.override_by_id(&gov.resolve_waiver("override", id)?, None)?;
             printer.either(&json!({"override": o, "recorded": recorded}), || {
@@ -204,7 +204,7 @@ pub fn exceptions(ctx: &Embedded, command: &ExceptionCommand, printer: &Printer)
             control,
             justification,
         } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let release: ReleaseId = parse("--release", release)?;
             let (e, recorded) = gov.request_exception(&actor, &release, control, justification)?;
             printer.either(&json!({"exception": e, "recorded": recorded}), || {
@@ -219,7 +219,7 @@ pub fn exceptions(ctx: &Embedded, command: &ExceptionCommand, printer: &Printer)
             })
         }
         ExceptionCommand::Approve { id } => {
-            let actor = ctx.authenticate()?.principal;
+            let actor = ctx.authenticate()?.into_principal();
             let recorded = gov.approve_exception(&actor, id)?;
             let e = gov.exception_by_id(&gov.resolve_waiver("exception", id)?, None)?;
             printer.either(&json!({"exception": e, "recorded": recorded}), || {

@@ -1,0 +1,374 @@
+//! The operations over HTTP: `POST /t/{tenant}/v1/<operation>`, one route
+//! per [`Operation`], all handled by [`handle`].
+//!
+//! What every request goes through, in order:
+//!
+//! 1. **Body limit.** A body over the server's limit is a 413 before any of
+//!    it is parsed.
+//! 2. **Content type.** `application/json` only (415 otherwise).
+//! 3. **Authentication.** `Authorization: Bearer <token>`; the token must be
+//!    live, of this tenant, and its principal enabled (401 otherwise). The
+//!    [`crate::api::Acting`] it yields is the only way to run an operation.
+//! 4. **Idempotency.** With an `Idempotency-Key` header
+//!    (draft-ietf-httpapi-idempotency-key-header), the first answer for the
+//!    (tenant, principal, key) is kept for 24 hours and replayed for a
+//!    retry with the same body (`Idempotent-Replayed: true`); the same key
+//!    with another body is a 422, and a retry while the first is running a 409.
+//!    Server errors (5xx) are not kept, so a retry runs again. The record is
+//!    kept in the process: replicas do not share it, but the ledger itself
+//!    stores identical content once, so a retried evidence record is never
+//!    written twice whichever replica answers.
+//! 5. **Decoding.** The body must be the operation's JSON; unknown fields are
+//!    errors (400).
+//! 6. **Running** on the blocking pool, with a timeout: past it the client
+//!    gets a 503 that says the operation may still complete, and a retry with
+//!    the same `Idempotency-Key` gets its answer.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use asom_ledger::Hash;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::AppState;
+use crate::api::{self, ApiError, OpContext, Operation};
+
+/// How long an idempotent answer is kept.
+const IDEMPOTENCY_TTL: Duration = Duration::from_hours(24);
+/// How many idempotent answers are kept at most (the oldest go first).
+const IDEMPOTENCY_CAPACITY: usize = 100_000;
+/// The longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Adds the route of operation `O`.
+pub(crate) fn route<O: Operation>(router: Router<AppState>) -> Router<AppState> {
+    router.route(&format!("/t/{{tenant}}/v1{}", O::PATH), post(handle::<O>))
+}
+
+/// An error as an RFC 9457 problem document.
+pub(crate) fn problem(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (status, problem_body(e).to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if matches!(e, ApiError::Unauthenticated(_)) {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"asom\""),
+        );
+    }
+    r
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The bearer token of a request.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthenticated(
+            "no Authorization header: send `Authorization: Bearer <token>` (asom token create makes one)"
+                .to_owned(),
+        )
+    })?;
+    let text = value.to_str().map_err(|_| {
+        ApiError::Unauthenticated("the Authorization header is not text".to_owned())
+    })?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`".to_owned(),
+        )),
+    }
+}
+
+fn content_type_is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .ok()
+        .map(|t| t.trim().trim_matches('"'))
+        .filter(|t| !t.is_empty() && t.len() <= MAX_IDEMPOTENCY_KEY)
+        .ok_or_else(|| {
+            ApiError::Invalid(format!(
+                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible characters"
+            ))
+        })?;
+    Ok(Some(text.to_owned()))
+}
+
+/// Handles one operation request (see the module docs for the steps).
+async fn handle<O: Operation>(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match handle_inner::<O>(&state, tenant, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => problem(&e),
+    }
+}
+
+async fn handle_inner<O: Operation>(
+    state: &AppState,
+    tenant: String,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limit = state.limits.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::TooLarge(format!(
+            "the request body is larger than {limit} bytes (asom serve --max-body-bytes)"
+        ))
+    })?;
+    if !content_type_is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the request body as JSON with `Content-Type: application/json`".to_owned(),
+        ));
+    }
+    let token = bearer(headers)?.to_owned();
+    let key = idempotency_key(headers)?;
+    let store = Arc::clone(&state.store);
+    let auth_tenant = tenant.clone();
+    let acting = blocking(move || api::authenticate(store.as_ref(), &auth_tenant, &token)).await?;
+
+    let fingerprint = Hash::of(&[O::PATH.as_bytes(), b"\n", &bytes].concat());
+    let slot = key.map(|k| {
+        (
+            tenant.clone(),
+            acting.principal().slug().as_str().to_owned(),
+            k,
+        )
+    });
+    if let Some(slot) = &slot {
+        match state.idempotency.begin(slot, fingerprint) {
+            Begin::Run => {}
+            Begin::Replay(status, body) => {
+                let mut r = json_or_problem(status, body);
+                r.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(r);
+            }
+            Begin::Err(e) => return Err(e),
+        }
+    }
+
+    let result = run::<O>(state, tenant, acting, &bytes).await;
+    let response = match &result {
+        Ok(body) => json_response(StatusCode::OK, body.clone()),
+        Err(e) => problem(e),
+    };
+    if let Some(slot) = &slot {
+        let status = response.status().as_u16();
+        match (&result, status) {
+            // Kept: answers that a retry must see again.
+            (Ok(body), _) => state.idempotency.finish(slot, Some((status, body.clone()))),
+            (Err(e), s) if s < 500 && !matches!(e, ApiError::Conflict(_)) => {
+                let body = serde_json::to_vec(&problem_body(e)).unwrap_or_default();
+                state.idempotency.finish(slot, Some((status, body)));
+            }
+            // Not kept: a retry runs again.
+            _ => state.idempotency.finish(slot, None),
+        }
+    }
+    Ok(response)
+}
+
+fn problem_body(e: &ApiError) -> serde_json::Value {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    serde_json::json!({
+        "type": e.type_uri(),
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": e.status(),
+        "detail": e.to_string(),
+        "exit_code": e.exit_code(),
+    })
+}
+
+fn json_or_problem(status: u16, body: Vec<u8>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut r = json_response(code, body);
+    if status >= 400 {
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+    }
+    r
+}
+
+/// Decodes and runs an operation on the blocking pool, with the timeout.
+async fn run<O: Operation>(
+    state: &AppState,
+    tenant: String,
+    acting: api::Acting,
+    bytes: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let op: O = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::Invalid(format!(
+            "the request body is not a valid {} request: {e}",
+            O::PATH
+        ))
+    })?;
+    let state2 = state.clone();
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let gov = (state2.governance)(state2.store.as_ref(), &tenant);
+        let ctx = OpContext::new(gov, &tenant, Some(&acting), &state2.policies);
+        let output = op.run(&ctx)?;
+        O::observe(&output, &state2.metrics);
+        serde_json::to_vec(&output)
+            .map_err(|e| ApiError::Unavailable(format!("encoding the answer: {e}")))
+    });
+    match tokio::time::timeout(state.limits.request_timeout, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "operation task failed");
+            Err(ApiError::Unavailable(
+                "the operation failed; the server log has the cause".to_owned(),
+            ))
+        }
+        Err(_) => Err(ApiError::Unavailable(format!(
+            "the operation took longer than {} s; it may still complete: retry with the same Idempotency-Key to get its answer",
+            state.limits.request_timeout.as_secs()
+        ))),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "blocking task failed");
+        ApiError::Unavailable("the request failed; the server log has the cause".to_owned())
+    })?
+}
+
+/// What [`Idempotency::begin`] decided.
+enum Begin {
+    /// Run the operation.
+    Run,
+    /// Send this kept answer again.
+    Replay(u16, Vec<u8>),
+    /// Refuse.
+    Err(ApiError),
+}
+
+type Slot = (String, String, String);
+
+enum SlotState {
+    Running,
+    Done { status: u16, body: Vec<u8> },
+}
+
+struct Kept {
+    fingerprint: Hash,
+    state: SlotState,
+    at: Instant,
+}
+
+/// The answers kept per `Idempotency-Key`, bounded in count and age.
+#[derive(Default)]
+pub(crate) struct Idempotency {
+    inner: Mutex<IdempotencyInner>,
+}
+
+#[derive(Default)]
+struct IdempotencyInner {
+    slots: HashMap<Slot, Kept>,
+    order: VecDeque<(Slot, Instant)>,
+}
+
+impl Idempotency {
+    fn begin(&self, slot: &Slot, fingerprint: Hash) -> Begin {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.expire();
+        if let Some(kept) = inner.slots.get(slot) {
+            if kept.fingerprint != fingerprint {
+                return Begin::Err(ApiError::Rule(
+                    "this Idempotency-Key was used with another request body; use a new key for a new request"
+                        .to_owned(),
+                ));
+            }
+            return match &kept.state {
+                SlotState::Running => Begin::Err(ApiError::Conflict(
+                    "a request with this Idempotency-Key is still running; retry shortly"
+                        .to_owned(),
+                )),
+                SlotState::Done { status, body } => Begin::Replay(*status, body.clone()),
+            };
+        }
+        let now = Instant::now();
+        inner.slots.insert(
+            slot.clone(),
+            Kept {
+                fingerprint,
+                state: SlotState::Running,
+                at: now,
+            },
+        );
+        inner.order.push_back((slot.clone(), now));
+        Begin::Run
+    }
+
+    fn finish(&self, slot: &Slot, answer: Option<(u16, Vec<u8>)>) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        match answer {
+            Some((status, body)) => {
+                if let Some(kept) = inner.slots.get_mut(slot) {
+                    kept.state = SlotState::Done { status, body };
+                }
+            }
+            None => {
+                inner.slots.remove(slot);
+            }
+        }
+    }
+}
+
+impl IdempotencyInner {
+    fn expire(&mut self) {
+        while let Some((slot, at)) = self.order.front() {
+            let too_many = self.slots.len() > IDEMPOTENCY_CAPACITY;
+            if !too_many && at.elapsed() < IDEMPOTENCY_TTL {
+                break;
+            }
+            let (slot, at) = (slot.clone(), *at);
+            self.order.pop_front();
+            // Only drop the slot if it is the one this queue entry made.
+            if self.slots.get(&slot).is_some_and(|k| k.at == at) {
+                self.slots.remove(&slot);
+            }
+        }
+    }
+}

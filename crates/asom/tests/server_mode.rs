@@ -96,3 +96,157 @@ fn server_mode_says_what_it_cannot_do() {
         .run()
         .fails(2, &["ASOM_TOKEN"]);
 }
+
+#[path = "../../asom-store-postgres/tests/support/mod.rs"]
+mod pg;
+
+/// `asom serve` as a child process; its URL read from its first log line.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    fn start(cwd: &std::path::Path, dir: &std::path::Path, store: &str) -> Self {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_asom"))
+            .current_dir(cwd)
+            .env_remove("ASOM_TOKEN")
+            .env_remove("ASOM_SERVER")
+            .arg("--dir")
+            .arg(dir)
+            .args(["--store", store, "serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting asom serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split("listening on ")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_owned)
+            })
+            .expect("asom serve prints where it listens");
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Self { child, url }
+    }
+
+    fn stop(mut self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "asom serve exits 0 on SIGTERM: {exit:?}");
+    }
+}
+
+#[test]
+fn two_servers_on_one_postgres_never_fork_the_log() {
+    let Some(admin) = pg::admin_url("two_servers_on_one_postgres_never_fork_the_log") else {
+        return;
+    };
+    let db = pg::TestDatabase::create(&admin);
+    let tmp = TempDir::new().expect("temp dir");
+    let dir = tmp.path().join("asom");
+    let asom = || support::asom(tmp.path(), &dir).args(["--store", db.url.as_str()]);
+    let init = asom().args(["--format", "json", "init"]).run().ok();
+    let admin_token = init.json()["admin_token"]
+        .as_str()
+        .expect("admin token")
+        .to_owned();
+    for args in [
+        &["principal", "create", "ci-bot", "--kind", "machine"][..],
+        &[
+            "product",
+            "create",
+            "sales",
+            "--team",
+            "data-eng",
+            "--classification",
+            "internal",
+            "--change-type",
+            "dq-rule-change",
+        ],
+        &["release", "create", "sales@1.0.0"],
+    ] {
+        asom().env("ASOM_TOKEN", &admin_token).args(args).run().ok();
+    }
+    let ci = asom()
+        .env("ASOM_TOKEN", &admin_token)
+        .args(["--format", "json", "token", "create", "ci-bot"])
+        .run()
+        .ok()
+        .json()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    // Two replicas on the one database (sharing the asom directory's key).
+    let servers = [
+        Served::start(tmp.path(), &dir, &db.url),
+        Served::start(tmp.path(), &dir, &db.url),
+    ];
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut threads = Vec::new();
+    for t in 0..8 {
+        let url = format!("{}/t/default/v1/evidence", servers[t % 2].url);
+        let (ci, agent) = (ci.clone(), agent.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            for i in 0..20 {
+                let body = serde_json::json!({
+                    "release": "sales@1.0.0", "control": "C-06", "category": "T3",
+                    "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                    "build": format!("b-{t}-{i}"), "environment": "ci", "status": "pass",
+                    "source_type": "junit", "source_ref": "s3://bucket/report.xml",
+                    "sha256": format!("{:064x}", t * 1000 + i),
+                });
+                let mut response = agent
+                    .post(&url)
+                    .header("Authorization", &format!("Bearer {ci}"))
+                    .header("Content-Type", "application/json")
+                    .send(serde_json::to_vec(&body).expect("json").as_slice())
+                    .expect("the server answers");
+                let text = response.body_mut().read_to_string().expect("body");
+                assert_eq!(response.status().as_u16(), 200, "{text}");
+                let out: serde_json::Value = serde_json::from_str(&text).expect("json");
+                assert_eq!(out["recorded"]["new"], true, "{out}");
+                acked.push((
+                    out["recorded"]["index"].as_u64().expect("index"),
+                    out["recorded"]["id"].as_str().expect("id").to_owned(),
+                ));
+            }
+            acked
+        }));
+    }
+    let acked: Vec<(u64, String)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("client thread"))
+        .collect();
+    for s in servers {
+        s.stop();
+    }
+    // 160 distinct entries at 160 distinct indexes, each where it was acknowledged.
+    let indexes: std::collections::BTreeSet<u64> = acked.iter().map(|(i, _)| *i).collect();
+    assert_eq!(indexes.len(), 160, "two servers handed out one index twice");
+    let store = asom_store_postgres::PostgresStore::open(&db.url).expect("store");
+    for (index, id) in &acked {
+        use asom_store::Store as _;
+        let entry = store
+            .entry_at("default", *index)
+            .expect("acknowledged entry");
+        assert_eq!(&entry.id.to_hex(), id, "entry {index}");
+    }
+    drop(store);
+    // One log, every checkpoint consistent with the last.
+    asom().args(["ledger", "verify"]).run().ok();
+}

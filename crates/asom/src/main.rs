@@ -17,9 +17,11 @@ mod git;
 mod printer;
 mod remote;
 
-fn init_logging() {
+/// Logs to stderr, filtered by `ASOM_LOG`; by default warnings only, and for
+/// `asom serve` one line per request too (with its request id).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ASOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
@@ -110,7 +112,10 @@ fn governance(
 fn main() -> ExitCode {
     asom_policy::quiet_library_backtraces();
     let cli = cli::Cli::parse();
-    init_logging();
+    init_logging(match cli.command {
+        cli::Command::Serve(_) => "warn,asom_server=info",
+        _ => "warn",
+    });
     let printer = printer::Printer::new(&cli.global);
     let result = match &cli.command {
         cli::Command::Init(args) => commands::init::run(&cli.global, args, &printer),

@@ -1,5 +1,6 @@
 //! The operations: evidence, gates, promotion and replay (what CI systems
-//! and pipelines call), and `whoami`.
+//! and pipelines call), and `whoami`, here; the governance commands in the
+//! submodules, one per family of CLI commands.
 //!
 //! Every request rejects unknown fields, so a typo is an error instead of a
 //! silently ignored option.
@@ -21,6 +22,9 @@ use serde_json::Value;
 
 use super::{ApiError, OpContext, Operation};
 
+// Families of operations (each one file, named after what it holds).
+
+
 /// Largest JUnit document or evidence record an operation accepts.
 pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
 
@@ -34,7 +38,7 @@ fn field<T>(
         .transpose()
 }
 
-fn parsed<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, ApiError>
+pub(crate) fn parsed<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, ApiError>
 where
     T::Err: std::fmt::Display,
 {

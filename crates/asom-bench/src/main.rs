@@ -24,6 +24,7 @@ use sha2::{Digest as _, Sha256};
 
 mod audit;
 mod gates;
+mod serve;
 
 fn main() -> anyhow::Result<()> {
     // As the asom binary does: no backtrace capture for regorus's internal errors.
@@ -39,9 +40,10 @@ fn main() -> anyhow::Result<()> {
         Some("ledger") => ledger(quick, only.as_deref()),
         Some("gates") => gates::run(quick),
         Some("audit") => audit::run(quick),
+        Some("serve") => serve::run(&args[1..]),
         _ => {
             bail!(
-                "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs] | gates [--quick] | audit [--quick]"
+                "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs] | gates [--quick] | audit [--quick] | serve [--seconds S] [--requests N] [--clients C] [--only sqlite|postgres]"
             )
         }
     }

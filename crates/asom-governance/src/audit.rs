@@ -41,10 +41,10 @@ use crate::{Governance, GovernanceError, Result};
 pub const AUDIT_SCHEMA: &str = "asom.audit.v1";
 
 /// The whole walkthrough.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AuditReport {
     /// [`AUDIT_SCHEMA`].
-    pub schema: &'static str,
+    pub schema: String,
     /// The tenant.
     pub tenant: String,
     /// The release.
@@ -80,7 +80,7 @@ pub struct AuditReport {
 }
 
 /// The log's state the report was read at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct LogState {
     /// Tree size.
     pub size: u64,
@@ -91,7 +91,7 @@ pub struct LogState {
 }
 
 /// A Jira key of the scope and its story.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScopeItem {
     /// The key.
     pub key: String,
@@ -100,7 +100,7 @@ pub struct ScopeItem {
 }
 
 /// One ledger entry of the release.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EntryLine {
     /// Its index.
     pub index: u64,
@@ -115,7 +115,7 @@ pub struct EntryLine {
 }
 
 /// One control across the gates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CoverageRow {
     /// `C-NN`.
     pub control: String,
@@ -128,14 +128,14 @@ pub struct CoverageRow {
 }
 
 /// One control at one gate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Cell {
     /// `not checked`, `pass`, `fail`, `missing`, `N/A`, `excluded`,
     /// `override`, `override expired`, `approved`, `pending`, `rejected`,
     /// `holds`, `broken`, `per change`.
     pub status: String,
     /// Ledger indexes of the entries behind it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entries: Vec<u64>,
     /// A word on why, when the status needs one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,7 +143,7 @@ pub struct Cell {
 }
 
 /// One evidence entry traced to its artifact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EvidenceTrace {
     /// Ledger index.
     pub index: u64,
@@ -178,7 +178,7 @@ pub struct EvidenceTrace {
 }
 
 /// One human approval.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ApprovalLine {
     /// What was approved: `CRQ QA`, `CRQ PROD`, `override …`, `N/A C-09`,
     /// `governance verification`.
@@ -196,7 +196,7 @@ pub struct ApprovalLine {
 }
 
 /// Separation of duties before one stage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SodLine {
     /// QA or PROD.
     pub stage: String,
@@ -209,7 +209,7 @@ pub struct SodLine {
 }
 
 /// One decision and its replay.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DecisionLine {
     /// Ledger index.
     pub index: u64,
@@ -230,12 +230,12 @@ pub struct DecisionLine {
     /// `identical`, `differs: …` or `not replayed: …`.
     pub replay: String,
     /// What it named: why and how to fix each (empty for a pass).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<crate::gates::Violation>,
 }
 
 /// An override and where it stands at report time.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OverrideLine {
     /// The override.
     #[serde(flatten)]
@@ -303,7 +303,7 @@ impl Governance<'_> {
         let decisions = self.decision_lines(id, policy, before)?;
 
         Ok(AuditReport {
-            schema: AUDIT_SCHEMA,
+            schema: AUDIT_SCHEMA.to_owned(),
             tenant: self.tenant.clone(),
             release: id.to_string(),
             product,

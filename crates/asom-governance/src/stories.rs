@@ -21,7 +21,7 @@ use crate::{Governance, GovernanceError, Recorded, Result, authorize};
 const MAX_CRITERION: usize = 4000;
 
 /// A story as the planning system holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Story {
     /// The Jira key.
     pub key: String,
@@ -37,7 +37,18 @@ pub struct Story {
     /// For a story read from a planning system: the URLs read and the
     /// digest of the responses (the observation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ObservedSchema>")]
     pub observed: Option<asom_core::crq::ReadRecord>,
+}
+
+/// The schema of [`asom_core::crq::ReadRecord`] (asom-core has no schemas).
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct ObservedSchema {
+    /// What was read, as URLs or names without credentials, in order.
+    sources: Vec<String>,
+    /// SHA-256 (hex) of the responses' bodies, concatenated in order.
+    response_sha256: String,
 }
 
 /// Why a planning system could not say.

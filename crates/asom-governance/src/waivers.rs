@@ -80,7 +80,7 @@ pub struct OverrideRequest<'a> {
 }
 
 /// An emergency override as folded from its entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Override {
     /// The content id of its request entry.
     pub id: String,
@@ -136,7 +136,7 @@ impl Override {
 }
 
 /// An N/A exception as folded from its entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Exception {
     /// The content id of its request entry.
     pub id: String,
@@ -159,7 +159,7 @@ pub struct Exception {
 }
 
 /// Overrides of one team in one calendar quarter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuarterCount {
     /// The team.
     pub team: String,

@@ -156,7 +156,7 @@ async fn handle_inner<O: Operation>(
         ));
     }
     let token = bearer(headers)?.to_owned();
-    let key = idempotency_key(headers)?;
+    let key = idempotency_key(headers)?.filter(|_| O::KEEPS_ANSWER);
     let store = Arc::clone(&state.store);
     let auth_tenant = tenant.clone();
     let acting = blocking(move || api::authenticate(store.as_ref(), &auth_tenant, &token)).await?;

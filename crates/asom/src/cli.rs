@@ -392,9 +392,9 @@ pub struct DemoArgs {
     /// new temporary directory, removed at the end unless --keep.
     #[arg(long, value_name = "DIR")]
     pub at: Option<PathBuf>,
-    /// Start `asom serve` on the demo's store and send CI's commands to it
-    /// (evidence record, gate check, promote, gate replay) with --server, as
-    /// a team running asom as a shared service does.
+    /// Start `asom serve` on the demo's store and send every step to it with
+    /// --server (all but init, ledger and verify-bundle), as a team running
+    /// asom as a shared service does.
     #[arg(long = "via-server")]
     pub via_server: bool,
     /// Keep the demo's directory to explore it afterwards with --dir.

@@ -65,10 +65,27 @@ fn on_server(
             commands::promote::run_on(&runner, args, printer)
         }
         C::Whoami => commands::people::whoami(&runner, printer),
+        C::Release(c) => commands::release::release_on(&runner, c, printer),
+        C::Crq(c) => commands::release::crq_on(&runner, c, printer),
+        C::Product(c) => commands::product::product_on(&runner, c, printer),
+        C::Change(c) => commands::product::change_on(&runner, c, printer),
+        C::Principal(c) => commands::people::principal_on(&runner, c, printer),
+        C::Token(c) => commands::people::token_on(&runner, c, printer),
+        C::Identity(c) => commands::people::identity_on(&runner, c, printer),
+        C::Story(c) => commands::story::run_on(&runner, c, printer),
+        C::Override(c) => commands::waivers::overrides_on(&runner, c, printer),
+        C::Exception(c) => commands::waivers::exceptions_on(&runner, c, printer),
+        C::Audit(args) => {
+            no_pack(&args.pack)?;
+            commands::audit::run_on(&runner, args, printer)
+        }
+        C::Export(args) => {
+            no_pack(&args.pack)?;
+            commands::bundle::export_on(&runner, args, printer)
+        }
         _ => Err(exit::CliError::usage(anyhow::anyhow!(
-            "this command does not work with --server (ASOM_SERVER) yet; these do: evidence record, \
-             gate check, gate replay, promote, whoami. Run it on the server's host against its store, \
-             or unset ASOM_SERVER"
+            "this command does not work with --server (ASOM_SERVER) yet (docs/server.md lists those \
+             that do); run it on the server's host against its store, or unset ASOM_SERVER"
         ))),
     }
 }
@@ -118,6 +135,18 @@ fn main() -> ExitCode {
     });
     let printer = printer::Printer::new(&cli.global);
     let result = match &cli.command {
+        // These need the store itself; with --server they would quietly act
+        // on a local directory instead, so they refuse.
+        cli::Command::Init(_) | cli::Command::Ledger(_) | cli::Command::Serve(_)
+            if cli.global.server.is_some() =>
+        {
+            on_server(
+                cli.global.server.as_deref().unwrap_or_default(),
+                &cli.global,
+                &cli.command,
+                &printer,
+            )
+        }
         cli::Command::Init(args) => commands::init::run(&cli.global, args, &printer),
         cli::Command::Ledger(cmd) => commands::ledger::run(&cli.global, cmd, &printer),
         cli::Command::Demo(args) => commands::demo::run(args, &printer),

@@ -1,5 +1,6 @@
-//! The CLI with `--server` (`ASOM_SERVER`): the demo with CI's commands sent
-//! to a real `asom serve`, decided the same as in process; and what the CLI
+//! The CLI with `--server` (`ASOM_SERVER`): the demo with every step but
+//! init, the ledger's files and the offline bundle check sent to a real
+//! `asom serve`, decided the same as in process; and what the CLI
 //! says when the server mode cannot do what is asked.
 
 use tempfile::TempDir;
@@ -37,12 +38,17 @@ fn the_demo_via_the_server_decides_exactly_as_in_process() {
         .run()
         .ok();
     let text = &served.stdout;
-    // CI's commands went to the server: evidence, gates, promotions, replays.
+    // The steps went to the server: administration, approvals, evidence,
+    // gates, promotions, replays, the audit and the export.
     for command in [
+        "product create",
+        "crq approve",
         "evidence record",
         "gate check G3",
         "promote --release",
         "gate replay",
+        "audit sales-transactions@1.4.0",
+        "export sales-transactions@1.4.0",
     ] {
         assert!(
             text.lines()
@@ -71,9 +77,9 @@ fn server_mode_says_what_it_cannot_do() {
     };
     // A command that is not an operation yet.
     asom()
-        .args(["--server", "http://127.0.0.1:9", "release", "list"])
+        .args(["--server", "http://127.0.0.1:9", "ledger", "verify"])
         .run()
-        .fails(2, &["does not work with --server", "gate check"]);
+        .fails(2, &["does not work with --server", "docs/server.md"]);
     // Not a URL.
     asom()
         .args(["--server", "db.example:8080", "whoami"])

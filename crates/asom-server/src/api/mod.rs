@@ -35,6 +35,10 @@ pub trait Operation: Serialize + DeserializeOwned + schemars::JsonSchema + Send 
     /// Whether it changes the ledger (needs an acting principal in process;
     /// over HTTP every operation needs a token).
     const MUTATES: bool;
+    /// Whether the server may keep the answer for `Idempotency-Key`
+    /// retries. False for answers that hold a secret (a new token): the key
+    /// is then ignored and a retry runs again.
+    const KEEPS_ANSWER: bool = true;
     /// What it answers.
     type Output: Serialize + DeserializeOwned + schemars::JsonSchema + Send + 'static;
     /// Does it.

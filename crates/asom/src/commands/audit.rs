@@ -6,18 +6,30 @@ use std::fmt::Write as _;
 
 use asom_core::release::ReleaseId;
 use asom_governance::audit::{AuditReport, Cell};
+use asom_server::api::ops::audits::Audit;
 
 use crate::cli::{AuditArgs, Format};
-use crate::commands::gate::load_policy;
-use crate::commands::parse;
+use crate::commands::{Runner, parse};
 use crate::context::Embedded;
-use crate::exit::CliResult;
+use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 pub fn run(ctx: &Embedded, args: &AuditArgs, printer: &Printer) -> CliResult {
-    let release: ReleaseId = parse("release", &args.release)?;
-    let policy = load_policy(args.pack.as_deref())?;
-    let report = ctx.governance().audit(&release, &policy)?;
+    run_on(&Runner::local(ctx, args.pack.as_deref()), args, printer)
+}
+
+/// `asom audit`, in process or on a server.
+pub fn run_on(runner: &Runner<'_>, args: &AuditArgs, printer: &Printer) -> CliResult {
+    // Checked here too, so a bad name never reaches a server.
+    parse::<ReleaseId>("release", &args.release)?;
+    let document = runner.call(Audit {
+        release: args.release.clone(),
+    })?;
+    let report: AuditReport = serde_json::from_value(document.0).map_err(|e| {
+        CliError::usage(anyhow::anyhow!(
+            "the audit report is not an asom.audit.v1 document this asom can read: {e}"
+        ))
+    })?;
     match printer.format() {
         Format::Json => printer.json(&report),
         Format::Html => printer.text(&html(&report)),

@@ -32,16 +32,15 @@ use std::path::Path;
 use anyhow::{Context as _, anyhow};
 use asom_core::release::ReleaseId;
 use asom_governance::audit::ExportRecord;
-use asom_governance::gates::{Decision, GatePolicy};
+use asom_governance::gates::Decision;
 use asom_ledger::note::NoteVerifier;
 use asom_ledger::receipt::Receipt;
 use asom_ledger::{Hash, jcs};
+use asom_server::api::ops::exports::Export;
 use serde_json::{Value, json};
 
 use crate::cli::{ExportArgs, VerifyBundleArgs};
-use crate::commands::gate::load_policy;
-use crate::commands::ledger::receipt_for;
-use crate::commands::parse;
+use crate::commands::{Runner, parse};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::{Printer, note};
@@ -49,14 +48,17 @@ use crate::printer::{Printer, note};
 /// The bundle's top folder.
 const TOP: &str = "asom-bundle";
 /// The manifest's schema.
-const SCHEMA: &str = "asom.bundle.v1";
-/// The independent verifier shipped in every bundle.
-const VERIFIER_PY: &str = include_str!("../../../../tests/independent/asom_verify.py");
+const SCHEMA: &str = asom_server::api::ops::exports::BUNDLE_SCHEMA;
 /// The largest bundle `verify-bundle` reads, uncompressed.
 const MAX_BUNDLE_BYTES: u64 = 2 << 30;
 
 pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult {
-    let actor = ctx.authenticate()?.into_principal();
+    export_on(&Runner::local(ctx, args.pack.as_deref()), args, printer)
+}
+
+/// `asom export`, in process or on a server: the side with the store builds
+/// the files and records the export; they are written here.
+pub fn export_on(runner: &Runner<'_>, args: &ExportArgs, printer: &Printer) -> CliResult {
     let release: ReleaseId = parse("release", &args.release)?;
     let out = printer.out_path().ok_or_else(|| {
         CliError::usage(anyhow!(
@@ -64,88 +66,17 @@ pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult
             release.to_string().replace('@', "-")
         ))
     })?;
-    let policy = load_policy(args.pack.as_deref())?;
-    let pack = match args.pack.as_deref() {
-        Some(dir) => asom_policy::Pack::from_dir(dir),
-        None => asom_policy::Pack::default_pack(),
-    }
-    .map_err(|e| CliError::usage(anyhow!("policy pack: {e}")))?;
-    let gov = ctx.governance();
-    let report = gov.audit(&release, &policy)?;
-    let view = gov.release(&release, None)?;
-    let lines = gov.release_entries(&view, None)?;
-    note(&format!(
-        "exporting {} ledger entries of {release}…",
-        lines.len()
-    ));
-
-    let keys = ctx.store.log_keys(&ctx.tenant)?;
-    let verifier_keys: String = keys.iter().map(|k| format!("{}\n", k.verifier)).collect();
-    let payload = payload_files(&release, &report, &pack, &verifier_keys)?;
-    let record = ExportRecord {
-        release: release.to_string(),
-        entries: lines.iter().map(|l| (l.index, l.id.clone())).collect(),
-        files: payload
-            .iter()
-            .map(|(p, b)| (p.clone(), Hash::of(b).to_hex()))
-            .collect(),
-        pack: policy.pack(),
-    };
-    let recorded = gov.record_export(&actor, &record)?;
-
-    // Proofs against the checkpoint that covers the export entry.
-    let size = recorded.checkpoint_size;
-    let checkpoint = ctx.store.checkpoint_at(&ctx.tenant, size)?;
-    let mut files = payload;
-    files.insert(
-        "checkpoint.txt".into(),
-        checkpoint.note.clone().into_bytes(),
-    );
-    let mut indexes: Vec<u64> = lines.iter().map(|l| l.index).collect();
-    indexes.push(recorded.index);
-    for (n, &index) in indexes.iter().enumerate() {
-        let entry = ctx.store.entry_at(&ctx.tenant, index)?;
-        let receipt = receipt_for(ctx, index, size)?;
-        files.insert(format!("entries/{index}.json"), entry.bytes);
-        files.insert(
-            format!("proofs/{index}.tlog"),
-            receipt.to_text().into_bytes(),
-        );
-        if (n + 1) % 1000 == 0 {
-            note(&format!("  {} of {} entries proven", n + 1, indexes.len()));
-        }
-    }
-    // A checkpoint's first line is its origin (C2SP tlog-checkpoint).
-    let origin = checkpoint
-        .note
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let manifest = json!({
-        "schema": SCHEMA,
-        "tenant": report.tenant,
-        "origin": origin,
-        "release": release.to_string(),
-        "log_size": size,
-        "export_entry": recorded.index,
-        "entries": indexes,
-    });
-    files.insert(
-        "manifest.json".into(),
-        jcs::canonicalize(&manifest).context("manifest")?,
-    );
-    let sums: String = files
-        .iter()
-        .map(|(p, b)| format!("{}  {p}\n", Hash::of(b).to_hex()))
-        .collect();
-    files.insert("SHA256SUMS".into(), sums.into_bytes());
-
+    note(&format!("exporting {release}…"));
+    let exported = runner.call(Export {
+        release: args.release.clone(),
+    })?;
+    let files = exported.decoded()?;
     write_bundle(&out, &files)?;
+    let (size, recorded) = (exported.log_size, &exported.export_entry);
     let summary = json!({
         "bundle": if printer.stable() { Value::Null } else { json!(out.display().to_string()) },
         "release": release.to_string(),
-        "entries": indexes.len(),
+        "entries": exported.entries,
         "files": files.len(),
         "log_size": size,
         "export_entry": recorded,
@@ -153,40 +84,12 @@ pub fn export(ctx: &Embedded, args: &ExportArgs, printer: &Printer) -> CliResult
     printer.to_stdout().either(&summary, || {
         format!(
             "exported {release}: {} ledger entries with their proofs against the checkpoint at size {size}, the audit report and the policy pack, to {}\nthe export itself is ledger entry {}; check the bundle with: asom verify-bundle {} --key \"$(asom ledger pubkey)\"\n",
-            indexes.len(),
+            exported.entries,
             out.display(),
             recorded.index,
             out.display()
         )
     })
-}
-
-/// The payload files the export entry vouches for: the report, the pack,
-/// the tools, the verifier key and the README.
-fn payload_files(
-    release: &ReleaseId,
-    report: &asom_governance::audit::AuditReport,
-    pack: &asom_policy::Pack,
-    verifier_keys: &str,
-) -> CliResult<BTreeMap<String, Vec<u8>>> {
-    let mut payload: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    payload.insert(
-        "audit.json".into(),
-        jcs::to_canonical(report).context("serializing the audit report")?,
-    );
-    for (name, text) in pack.files() {
-        payload.insert(format!("policy/{name}"), text.clone().into_bytes());
-    }
-    payload.insert(
-        "tools/asom_verify.py".into(),
-        VERIFIER_PY.as_bytes().to_vec(),
-    );
-    payload.insert("verifier.key".into(), verifier_keys.as_bytes().to_vec());
-    payload.insert(
-        "README.md".into(),
-        readme(release, &report.tenant, verifier_keys).into_bytes(),
-    );
-    Ok(payload)
 }
 
 fn write_bundle(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> CliResult {
@@ -595,50 +498,4 @@ fn check(files: &BTreeMap<String, Vec<u8>>, key: Option<&str>) -> anyhow::Result
         pack: format!("{} {} ({digest})", record.pack.name, record.pack.version),
         key: key_text,
     })
-}
-
-/// The auditor's README, shipped in the bundle.
-fn readme(release: &ReleaseId, tenant: &str, keys: &str) -> String {
-    format!(
-        r#"# Evidence bundle: {release}
-
-Exported by asom from tenant `{tenant}`. This folder lets you check the
-release's controls, approvals, separation of duties and gate decisions
-without access to asom's store, and without trusting asom's word.
-
-## What to trust
-
-Only the log's verifier key, obtained from the organisation through a
-channel you trust (not from this bundle). The bundle carries the key as
-`verifier.key` for convenience; compare it with the one you were given:
-
-```
-{keys}```
-
-## Check it with asom
-
-```sh
-asom verify-bundle bundle.tar.gz --key "<the verifier key you were given>"
-```
-
-## Check it with standard tools
-
-1. `sha256sum -c SHA256SUMS`: every file is intact as exported.
-2. `checkpoint.txt` is a C2SP signed note (tlog-checkpoint): its signature
-   line verifies with the Ed25519 key in the verifier key, over the text
-   above the blank line. `python3 tools/asom_verify.py checkpoint --key @verifier.key checkpoint.txt`
-3. Each `entries/N.json` is RFC 8785 canonical JSON; its id is the SHA-256 of
-   its bytes, and its Merkle leaf is SHA-256(0x00 || bytes) (RFC 9162). Its
-   receipt `proofs/N.tlog` (C2SP tlog-proof@v1) proves it is leaf N of the
-   signed tree: `python3 tools/asom_verify.py receipt --key @verifier.key --entry entries/N.json --receipt proofs/N.tlog`
-4. The entry named `export_entry` in `manifest.json` (kind `export`) lists
-   every entry of the bundle by index and id and the SHA-256 of every other
-   file (`audit.json`, `README.md`, `policy/*`, `tools/*`, `verifier.key`).
-   Because that entry is proven in the signed log, the log vouches for them.
-5. `audit.json` is the walkthrough: the CRQ, the Jira scope, the entries,
-   the control coverage matrix, the evidence with artifact digests, the
-   approvals, separation of duties, the decisions and overrides. Each
-   decision entry names its policy pack digest; `policy/` is that pack.
-"#
-    )
 }

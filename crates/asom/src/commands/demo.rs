@@ -165,16 +165,40 @@ impl Server {
     }
 }
 
+/// Every top-level command the demo runs.
+const COMMANDS: [&str; 16] = [
+    "init",
+    "product",
+    "principal",
+    "token",
+    "identity",
+    "story",
+    "release",
+    "crq",
+    "change",
+    "evidence",
+    "gate",
+    "promote",
+    "ledger",
+    "audit",
+    "export",
+    "verify-bundle",
+];
+
 /// Whether `asom args…` is one of the commands CI sends to a server.
 fn runs_on_server(args: &[&str]) -> bool {
+    // From the subcommand on (global flags and their values come first).
     let words: Vec<&str> = args
         .iter()
         .copied()
+        .skip_while(|a| !COMMANDS.contains(a))
         .filter(|a| !a.starts_with('-'))
         .collect();
-    matches!(
+    // Everything but creating the store, reading the log's files and the
+    // offline bundle check, which need no server.
+    !matches!(
         words.as_slice(),
-        ["evidence", "record", ..] | ["gate", "check" | "replay", ..] | ["promote", ..]
+        [] | ["init" | "ledger" | "verify-bundle", ..]
     )
 }
 
@@ -438,9 +462,8 @@ impl Demo {
         if self.via_server {
             let server = Server::start(&self.exe, &self.root)?;
             self.say(&format!(
-                "  asom serve runs on this store at {}: CI's commands (evidence record,\n  \
-                 gate check, promote, gate replay) go to it with --server; the others\n  \
-                 run where the store is, as an administrator's would.",
+                "  asom serve runs on this store at {}: every step below but the ledger's\n  \
+                 files and the offline bundle check goes to it with --server.",
                 server.url
             ));
             self.server = Some(server);

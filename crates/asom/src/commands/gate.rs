@@ -1,7 +1,6 @@
 //! `asom gate check|replay|mode`, and the decision reports `promote` shares.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::anyhow;
 
@@ -15,23 +14,6 @@ use crate::commands::{Runner, parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
-
-/// The Rego pack in `dir`, or the built-in one, evaluated with regorus as
-/// the governance service's policy. A pack that cannot be loaded is a usage
-/// error (exit 2), never a pass.
-pub fn load_policy(dir: Option<&Path>) -> CliResult<asom_policy::RegoPolicy> {
-    let pack = match dir {
-        Some(dir) => asom_policy::Pack::from_dir(dir),
-        None => asom_policy::Pack::default_pack(),
-    }
-    .map_err(|e| {
-        CliError::usage(anyhow!(
-            "policy pack: {e}; nothing can pass without a working pack"
-        ))
-    })?;
-    asom_policy::RegoPolicy::new(&pack)
-        .map_err(|e| CliError::usage(anyhow!("policy pack {}: {e}", pack.name())))
-}
 
 pub fn run(ctx: &Embedded, command: &GateCommand, printer: &Printer) -> CliResult {
     let gov = ctx.governance();

@@ -1,22 +1,41 @@
 //! `asom principal …`, `asom token …`, `asom identity …`.
 
 use anyhow::anyhow;
-use asom_core::principal::{AgentKind, Principal, PrincipalKind, Role, Slug, TokenSecret};
+use asom_core::principal::{AgentKind, Principal, PrincipalKind, Role, Slug};
+use asom_server::api::ops::people::{
+    CreatePrincipal, CreateToken, ListIdentities, ListPrincipals, ListTokens, MapIdentity,
+    RegisterProducerKey, RevokeToken,
+};
 use serde_json::json;
 
 use crate::cli::{IdentityCommand, PrincipalCommand, PrincipalCreateArgs, TokenCommand};
-use crate::commands::{parse, recorded_line};
-use crate::context::{Embedded, random_bytes};
+use crate::commands::{Runner, parse, recorded_line};
+use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 pub fn principal(ctx: &Embedded, command: &PrincipalCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    principal_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom principal …`, in process or on a server.
+pub fn principal_on(
+    runner: &Runner<'_>,
+    command: &PrincipalCommand,
+    printer: &Printer,
+) -> CliResult {
     match command {
         PrincipalCommand::Create(args) => {
-            let actor = ctx.authenticate()?.into_principal();
-            let principal = build_principal(args)?;
-            let recorded = gov.create_principal(&actor, &principal)?;
+            // Checked before anything is sent, naming the flags.
+            build_principal(args)?;
+            let out = runner.call(CreatePrincipal {
+                slug: args.slug.clone(),
+                kind: args.kind.clone(),
+                roles: args.roles.clone(),
+                agent_kind: args.agent_kind.clone(),
+                name: args.name.clone(),
+            })?;
+            let (principal, recorded) = (&out.principal, &out.recorded);
             printer.either(
                 &json!({"principal": principal, "recorded": recorded}),
                 || {
@@ -24,14 +43,14 @@ pub fn principal(ctx: &Embedded, command: &PrincipalCommand, printer: &Printer) 
                         "created {} principal {}{}\n{}",
                         kind_name(principal.kind()),
                         principal.slug(),
-                        roles_suffix(&principal),
-                        recorded_line(&recorded)
+                        roles_suffix(principal),
+                        recorded_line(recorded)
                     )
                 },
             )
         }
         PrincipalCommand::List => {
-            let principals = gov.principals()?;
+            let principals = runner.call(ListPrincipals {})?.principals;
             printer.either(&principals, || {
                 principals
                     .iter()
@@ -47,15 +66,18 @@ pub fn principal(ctx: &Embedded, command: &PrincipalCommand, printer: &Printer) 
             })
         }
         PrincipalCommand::Key(args) => {
-            let actor = ctx.authenticate()?.into_principal();
-            let recorded =
-                gov.register_producer_key(&actor, &args.slug, &args.key_id, &args.public_key)?;
-            printer.either(&json!({"principal": args.slug, "key_id": args.key_id, "recorded": recorded}), || {
+            let out = runner.call(RegisterProducerKey {
+                principal: args.slug.clone(),
+                key_id: args.key_id.clone(),
+                public_key: args.public_key.clone(),
+            })?;
+            let recorded = &out.recorded;
+            printer.either(&json!({"principal": out.principal, "key_id": out.key_id, "recorded": recorded}), || {
                 format!(
                     "registered key {:?} for machine principal {}: DSSE envelopes it signs are accepted as its evidence\n{}",
-                    args.key_id,
-                    args.slug,
-                    recorded_line(&recorded)
+                    out.key_id,
+                    out.principal,
+                    recorded_line(recorded)
                 )
             })
         }
@@ -106,34 +128,41 @@ fn roles_suffix(p: &Principal) -> String {
 }
 
 pub fn token(ctx: &Embedded, command: &TokenCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    token_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom token …`, in process or on a server. A new token's secret is made
+/// where the operation runs and printed once.
+pub fn token_on(runner: &Runner<'_>, command: &TokenCommand, printer: &Printer) -> CliResult {
     match command {
         TokenCommand::Create { principal, label } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let secret = TokenSecret::from_random_bytes(random_bytes()?);
-            let id = format!("tok_{}", &hex::encode(random_bytes()?)[..12]);
-            let recorded = gov.create_token(&actor, principal, &id, &secret, label)?;
+            let out = runner.call(CreateToken {
+                principal: principal.clone(),
+                label: label.clone(),
+            })?;
+            let (id, recorded) = (&out.id, &out.recorded);
             printer.private().either(
-                &json!({"id": id, "principal": principal, "token": secret.expose(), "recorded": recorded}),
+                &json!({"id": id, "principal": out.principal, "token": out.token, "recorded": recorded}),
                 || {
                     format!(
-                        "created token {id} for {principal}; the secret is shown only now:\n  {}\n{}",
-                        secret.expose(),
-                        recorded_line(&recorded)
+                        "created token {id} for {}; the secret is shown only now:\n  {}\n{}",
+                        out.principal,
+                        out.token,
+                        recorded_line(recorded)
                     )
                 },
             )
         }
         TokenCommand::Revoke { id } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let recorded = gov.revoke_token(&actor, id)?;
+            let out = runner.call(RevokeToken { id: id.clone() })?;
+            let (id, recorded) = (&out.id, &out.recorded);
             printer.either(
                 &json!({"id": id, "revoked": true, "recorded": recorded}),
-                || format!("revoked token {id}\n{}", recorded_line(&recorded)),
+                || format!("revoked token {id}\n{}", recorded_line(recorded)),
             )
         }
         TokenCommand::List => {
-            let tokens = ctx.store.tokens(&ctx.tenant)?;
+            let tokens = runner.call(ListTokens {})?.tokens;
             let rows: Vec<_> = tokens
                 .iter()
                 .map(|t| {
@@ -161,12 +190,20 @@ pub fn token(ctx: &Embedded, command: &TokenCommand, printer: &Printer) -> CliRe
 }
 
 pub fn identity(ctx: &Embedded, command: &IdentityCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    identity_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom identity …`, in process or on a server.
+pub fn identity_on(runner: &Runner<'_>, command: &IdentityCommand, printer: &Printer) -> CliResult {
     match command {
         IdentityCommand::Alias { alias, person } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let person: Slug = parse("--person", person)?;
-            let recorded = gov.map_alias(&actor, alias, &person)?;
+            // Checked before anything is sent, naming the flag.
+            parse::<Slug>("--person", person)?;
+            let out = runner.call(MapIdentity {
+                alias: alias.clone(),
+                person: person.clone(),
+            })?;
+            let (alias, person, recorded) = (&out.alias, &out.person, &out.recorded);
             printer.either(
                 &json!({"alias": alias, "person": person, "recorded": recorded}),
                 || {
@@ -177,21 +214,21 @@ pub fn identity(ctx: &Embedded, command: &IdentityCommand, printer: &Printer) ->
                         } else {
                             " (already recorded)"
                         },
-                        recorded_line(&recorded)
+                        recorded_line(recorded)
                     )
                 },
             )
         }
         IdentityCommand::List => {
-            let directory = gov.directory(None)?;
-            let rows: Vec<_> = directory
-                .entries()
-                .map(|(a, p)| json!({"alias": a.as_str(), "person": p}))
+            let identities = runner.call(ListIdentities {})?.identities;
+            let rows: Vec<_> = identities
+                .iter()
+                .map(|i| json!({"alias": i.alias, "person": i.person}))
                 .collect();
             printer.either(&rows, || {
-                directory
-                    .entries()
-                    .map(|(a, p)| format!("{:<40} {p}\n", a.as_str()))
+                identities
+                    .iter()
+                    .map(|i| format!("{:<40} {}\n", i.alias, i.person))
                     .collect()
             })
         }

@@ -1,4 +1,4 @@
-//! `asom product …` and `asom change …`.
+//! `asom product …` and `asom change …`, in process or on a server.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -6,50 +6,51 @@ use std::fmt::Write as _;
 use anyhow::anyhow;
 use asom_core::catalog::ChangeType;
 use asom_core::principal::Slug;
-use asom_core::release::{
-    ApplicabilityProfile, Change, CommitSha, DataClassification, JiraKey, Product,
+use asom_core::release::{Change, CommitSha, DataClassification, JiraKey};
+use asom_server::api::ops::releases::{
+    ChangeInput, CreateProduct, ListProducts, RecordChanges, ShowChange, ShowProduct,
 };
 use serde_json::json;
 
 use crate::cli::{ChangeCommand, ChangeRecordArgs, ProductCommand};
-use crate::commands::{parse, recorded_line};
+use crate::commands::{Runner, parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 pub fn product(ctx: &Embedded, command: &ProductCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    product_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom product …`, in process or on a server.
+pub fn product_on(runner: &Runner<'_>, command: &ProductCommand, printer: &Printer) -> CliResult {
     match command {
         ProductCommand::Create(args) => {
-            let actor = ctx.authenticate()?.into_principal();
-            let product = Product {
-                slug: parse::<Slug>("product slug", &args.slug)?,
-                team: parse::<Slug>("--team", &args.team)?,
-                classification: parse::<DataClassification>(
-                    "--classification",
-                    &args.classification,
-                )?,
-                change_type: parse::<ChangeType>("--change-type", &args.change_type)?,
-                applicability: ApplicabilityProfile::new(args.material),
-                display_name: args.name.clone(),
-            };
-            let recorded = gov.create_product(&actor, &product)?;
+            // Checked here first, so the messages name the flags.
+            parse::<Slug>("product slug", &args.slug)?;
+            parse::<Slug>("--team", &args.team)?;
+            parse::<DataClassification>("--classification", &args.classification)?;
+            parse::<ChangeType>("--change-type", &args.change_type)?;
+            let out = runner.call(CreateProduct {
+                slug: args.slug.clone(),
+                team: args.team.clone(),
+                classification: args.classification.clone(),
+                change_type: args.change_type.clone(),
+                material: args.material,
+                name: args.name.clone(),
+            })?;
+            let (product, recorded) = (&out.product, &out.recorded);
             printer.either(&json!({"product": product, "recorded": recorded}), || {
                 format!(
                     "created product {}\n{}",
                     product.slug,
-                    recorded_line(&recorded)
+                    recorded_line(recorded)
                 )
             })
         }
         ProductCommand::Show { slug } => {
-            let product = gov.product(slug, None)?;
-            let catalog = asom_core::catalog::Catalog::builtin();
-            let minimum: Vec<String> = product
-                .minimum_categories(catalog)
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            let out = runner.call(ShowProduct { slug: slug.clone() })?;
+            let (product, minimum) = (&out.product, &out.minimum_categories);
             printer.either(&json!({"product": product, "minimum_categories": minimum}), || {
                 format!(
                     "product           {}\nteam              {}\nclassification    {}\nchange type       {}\nmaterial          {}\nminimum tests     {}\n",
@@ -63,7 +64,7 @@ pub fn product(ctx: &Embedded, command: &ProductCommand, printer: &Printer) -> C
             })
         }
         ProductCommand::List => {
-            let products = gov.products()?;
+            let products = runner.call(ListProducts {})?.products;
             printer.either(&products, || {
                 products
                     .iter()
@@ -75,30 +76,41 @@ pub fn product(ctx: &Embedded, command: &ProductCommand, printer: &Printer) -> C
 }
 
 pub fn change(ctx: &Embedded, command: &ChangeCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    change_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom change …`, in process or on a server. `--from-git` reads the
+/// repository here, where it is, and sends the commits.
+pub fn change_on(runner: &Runner<'_>, command: &ChangeCommand, printer: &Printer) -> CliResult {
     match command {
         ChangeCommand::Record(args) => {
-            let actor = ctx.authenticate()?.into_principal();
             let changes = changes_from(args)?;
+            let out = runner.call(RecordChanges {
+                changes: changes.iter().map(ChangeInput::of).collect(),
+            })?;
             let mut rows = Vec::new();
             let mut text = String::new();
-            for change in &changes {
-                let recorded = gov.record_change(&actor, change)?;
+            for c in &out.changes {
+                let (change, recorded) = (&c.change, &c.recorded);
                 let _ = write!(
                     text,
                     "recorded change {} ({} author(s), Jira: {})\n{}",
                     change.commit().short(),
                     change.authors().len(),
                     join(change.jira_keys().iter().map(JiraKey::as_str)),
-                    recorded_line(&recorded)
+                    recorded_line(recorded)
                 );
                 rows.push(json!({"change": change, "recorded": recorded}));
             }
             printer.either(&rows, || text)
         }
         ChangeCommand::Show { commit } => {
-            let sha: CommitSha = parse("commit", commit)?;
-            let change = gov.change(&sha, None)?;
+            parse::<CommitSha>("commit", commit)?;
+            let change = runner
+                .call(ShowChange {
+                    commit: commit.clone(),
+                })?
+                .change;
             printer.either(&change, || {
                 format!(
                     "commit     {}\nproduct    {}\nauthors    {}\nreviewers  {}\nJira       {}\nsummary    {}\n",

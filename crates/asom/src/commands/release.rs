@@ -1,29 +1,37 @@
-//! `asom release …` and `asom crq …`.
+//! `asom release …` and `asom crq …`, in process or on a server.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use asom_core::crq::{Crq, CrqNumber, CrqState, CrqType, Decision, Stage};
+use asom_core::crq::{Crq, CrqNumber, CrqState, CrqType, Stage};
 use asom_core::release::{CommitSha, JiraKey, ReleaseId};
-use asom_core::sod::SodReport;
-use asom_governance::Governance;
+use asom_server::api::ops::releases::{
+    ApproveCrq, CreateCrq, CreateRelease, CrqDecided, LinkCrq, ListReleases, RejectCrq,
+    ReleaseShown, ScopeRelease, SetCrqWindow, ShowCrq, ShowRelease, TransitionCrq, VerifyRelease,
+};
 use serde_json::json;
 
 use crate::cli::{CrqCommand, CrqDecisionArgs, ReleaseCommand};
-use crate::commands::{parse, recorded_line};
+use crate::commands::{Runner, parse, recorded_line};
 use crate::context::Embedded;
 use crate::exit::CliResult;
 use crate::printer::Printer;
 
 pub fn release(ctx: &Embedded, command: &ReleaseCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    release_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom release …`, in process or on a server.
+pub fn release_on(runner: &Runner<'_>, command: &ReleaseCommand, printer: &Printer) -> CliResult {
     match command {
         ReleaseCommand::Create { release } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let id: ReleaseId = parse("release", release)?;
-            let recorded = gov.create_release(&actor, &id)?;
+            parse::<ReleaseId>("release", release)?;
+            let out = runner.call(CreateRelease {
+                release: release.clone(),
+            })?;
+            let (id, recorded) = (&out.release, &out.recorded);
             printer.either(&json!({"release": id, "recorded": recorded}), || {
-                format!("created release {id}\n{}", recorded_line(&recorded))
+                format!("created release {id}\n{}", recorded_line(recorded))
             })
         }
         ReleaseCommand::Scope {
@@ -31,67 +39,76 @@ pub fn release(ctx: &Embedded, command: &ReleaseCommand, printer: &Printer) -> C
             jira,
             commits,
         } => {
-            let actor = ctx.authenticate()?.into_principal();
             let id: ReleaseId = parse("release", release)?;
-            let jira = jira
-                .iter()
+            jira.iter()
                 .map(|k| parse::<JiraKey>("--jira", k))
                 .collect::<CliResult<BTreeSet<_>>>()?;
-            let commits = commits
+            commits
                 .iter()
                 .map(|c| parse::<CommitSha>("--commit", c))
                 .collect::<CliResult<Vec<_>>>()?;
-            let recorded = gov.scope_release(&actor, &id, &jira, &commits)?;
-            let view = gov.release(&id, None)?;
+            let out = runner.call(ScopeRelease {
+                release: release.clone(),
+                jira: jira.clone(),
+                commits: commits.clone(),
+            })?;
+            let recorded = &out.recorded;
             printer.either(
-                &json!({"release": view.release, "recorded": recorded}),
+                &json!({"release": out.release, "recorded": recorded}),
                 || {
                     format!(
                         "release {id}: scope {} Jira key(s), {} change(s)\n{}",
-                        view.release.scope().len(),
-                        view.release.commits().len(),
-                        recorded_line(&recorded)
+                        out.release.scope().len(),
+                        out.release.commits().len(),
+                        recorded_line(recorded)
                     )
                 },
             )
         }
         ReleaseCommand::Show { release } => {
-            show_release(&gov, &parse("release", release)?, printer)
+            let id: ReleaseId = parse("release", release)?;
+            let shown = runner.call(ShowRelease {
+                release: release.clone(),
+            })?;
+            show_release(&shown, &id, printer)
         }
         ReleaseCommand::Verify { release, note } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let id: ReleaseId = parse("release", release)?;
-            let recorded = gov.verify_release(&actor, &id, note.as_deref())?;
+            parse::<ReleaseId>("release", release)?;
+            let out = runner.call(VerifyRelease {
+                release: release.clone(),
+                note: note.clone(),
+            })?;
+            let (id, recorded) = (&out.release, &out.recorded);
             printer.either(
-                &json!({"release": id, "verified_by": actor.slug(), "recorded": recorded}),
+                &json!({"release": id, "verified_by": out.verified_by, "recorded": recorded}),
                 || {
                     format!(
                         "governance verification of {id} by {} recorded\n{}",
-                        actor.slug(),
-                        recorded_line(&recorded)
+                        out.verified_by,
+                        recorded_line(recorded)
                     )
                 },
             )
         }
         ReleaseCommand::List => {
-            let ids = gov.releases()?;
+            let ids = runner.call(ListReleases {})?.releases;
             printer.either(&ids, || ids.iter().map(|id| format!("{id}\n")).collect())
         }
     }
 }
 
-fn show_release(gov: &Governance<'_>, id: &ReleaseId, printer: &Printer) -> CliResult {
-    let view = gov.release(id, None)?;
-    let evidence = gov.release_evidence(id, None)?;
-    let sod: Vec<(Stage, SodReport)> = Stage::ALL
+fn show_release(view: &ReleaseShown, id: &ReleaseId, printer: &Printer) -> CliResult {
+    let evidence = &view.evidence;
+    let sod: Vec<(Stage, &asom_core::sod::SodReport)> = view
+        .separation_of_duties
         .iter()
-        .map(|s| Ok((*s, gov.sod_report(id, *s, None)?)))
-        .collect::<CliResult<_>>()?;
+        .map(|s| (s.stage, &s.report))
+        .collect();
     let json = json!({
         "release": view.release,
         "crq": view.crq,
         "crq_provider": view.crq_provider,
-        "crq_snapshot": view.snapshot,
+        "crq_snapshot": view.crq_snapshot,
         "crq_error": view.crq_error,
         "changes": view.changes,
         "evidence": evidence,
@@ -110,7 +127,7 @@ fn show_release(gov: &Governance<'_>, id: &ReleaseId, printer: &Printer) -> CliR
                 scope.join(", ")
             }
         );
-        let crq = match (&view.crq, &view.snapshot, view.release.crq()) {
+        let crq = match (&view.crq, &view.crq_snapshot, view.release.crq()) {
             (Some(crq), _, _) => crq_line(crq),
             (None, Some(s), _) => format!(
                 "{} in {} (as last read: {} change, state {}, {} approval(s))",
@@ -138,7 +155,7 @@ fn show_release(gov: &Governance<'_>, id: &ReleaseId, printer: &Printer) -> CliR
         }
         let counted = evidence.iter().filter(|e| e.counted).count();
         let _ = writeln!(out, "\nevidence ({counted} counted of {})", evidence.len());
-        for e in &evidence {
+        for e in evidence {
             let ev = &e.evidence;
             let category = ev
                 .test_category()
@@ -192,45 +209,51 @@ fn crq_line(crq: &Crq) -> String {
 }
 
 pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    crq_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom crq …`, in process or on a server.
+pub fn crq_on(runner: &Runner<'_>, command: &CrqCommand, printer: &Printer) -> CliResult {
     match command {
         CrqCommand::Create {
             release,
             crq_type,
             number,
         } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let release: ReleaseId = parse("--release", release)?;
-            let crq_type: CrqType = parse("--type", crq_type)?;
-            let number = number
-                .as_deref()
-                .map(|n| parse::<CrqNumber>("--number", n))
-                .transpose()?;
-            let recorded = gov.create_crq(&actor, &release, crq_type, number.as_ref())?;
-            let view = gov.release(&release, None)?;
-            let crq = view.crq.expect("just created");
+            let release_id: ReleaseId = parse("--release", release)?;
+            parse::<CrqType>("--type", crq_type)?;
+            if let Some(n) = number {
+                parse::<CrqNumber>("--number", n)?;
+            }
+            let out = runner.call(CreateCrq {
+                release: release.clone(),
+                crq_type: crq_type.clone(),
+                number: number.clone(),
+            })?;
+            let (crq, recorded) = (&out.crq, &out.recorded);
             printer.either(&json!({"crq": crq, "recorded": recorded}), || {
                 format!(
-                    "created {} for release {release}\n{}",
-                    crq_line(&crq),
-                    recorded_line(&recorded)
+                    "created {} for release {release_id}\n{}",
+                    crq_line(crq),
+                    recorded_line(recorded)
                 )
             })
         }
-        CrqCommand::Link { release, number } => link(ctx, release, number, printer),
+        CrqCommand::Link { release, number } => link(runner, release, number, printer),
         CrqCommand::Transition { number, state } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let number: CrqNumber = parse("CRQ number", number)?;
-            let to: CrqState = parse("state", state)?;
-            let recorded = gov.transition_crq(&actor, &number, to)?;
-            let crq = gov.crq(&number, None)?;
+            parse::<CrqNumber>("CRQ number", number)?;
+            parse::<CrqState>("state", state)?;
+            let out = runner.call(TransitionCrq {
+                number: number.clone(),
+                state: state.clone(),
+            })?;
+            let (crq, recorded) = (&out.crq, &out.recorded);
             printer.either(&json!({"crq": crq, "recorded": recorded}), || {
-                format!("{}\n{}", crq_line(&crq), recorded_line(&recorded))
+                format!("{}\n{}", crq_line(crq), recorded_line(recorded))
             })
         }
         CrqCommand::Window { number, start, end } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let number: CrqNumber = parse("CRQ number", number)?;
+            parse::<CrqNumber>("CRQ number", number)?;
             let rfc3339 = |what: &str, t: &str| {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                     .map_err(|e| {
@@ -239,116 +262,124 @@ pub fn crq(ctx: &Embedded, command: &CrqCommand, printer: &Printer) -> CliResult
                         ))
                     })
             };
-            let window = asom_core::crq::ChangeWindow::new(
-                rfc3339("--start", start)?,
-                rfc3339("--end", end)?,
-            )
-            .map_err(|e| crate::exit::CliError::usage(anyhow::anyhow!(e)))?;
-            let recorded = gov.set_crq_window(&actor, &number, &window)?;
-            let crq = gov.crq(&number, None)?;
+            asom_core::crq::ChangeWindow::new(rfc3339("--start", start)?, rfc3339("--end", end)?)
+                .map_err(|e| crate::exit::CliError::usage(anyhow::anyhow!(e)))?;
+            let out = runner.call(SetCrqWindow {
+                number: number.clone(),
+                start: start.clone(),
+                end: end.clone(),
+            })?;
+            let (crq, recorded) = (&out.crq, &out.recorded);
             printer.either(&json!({"crq": crq, "recorded": recorded}), || {
                 format!(
                     "{} window {start} .. {end}\n{}",
-                    crq_line(&crq),
-                    recorded_line(&recorded)
+                    crq_line(crq),
+                    recorded_line(recorded)
                 )
             })
         }
-        CrqCommand::Approve(args) => decide(ctx, &gov, args, Decision::Approved, printer),
-        CrqCommand::Reject(args) => decide(ctx, &gov, args, Decision::Rejected, printer),
+        CrqCommand::Approve(args) => {
+            check_decision(args)?;
+            let out = runner.call(ApproveCrq {
+                number: args.number.clone(),
+                stage: args.stage.clone(),
+                comment: args.comment.clone(),
+            })?;
+            print_decided(&out, printer)
+        }
+        CrqCommand::Reject(args) => {
+            check_decision(args)?;
+            let out = runner.call(RejectCrq {
+                number: args.number.clone(),
+                stage: args.stage.clone(),
+                comment: args.comment.clone(),
+            })?;
+            print_decided(&out, printer)
+        }
         CrqCommand::Show { number } => {
-            let number: CrqNumber = parse("CRQ number", number)?;
-            let crq = gov.crq(&number, None)?;
-            printer.either(&crq, || {
-                let mut out = format!("{}\nrelease   {}\n", crq_line(&crq), crq.release());
-                if let Some(w) = crq.window() {
-                    let _ = writeln!(out, "window    {} .. {}", w.start(), w.end());
-                }
-                let _ = writeln!(out, "history");
-                for t in crq.history() {
-                    let _ = writeln!(
-                        out,
-                        "  {} -> {} by {} at {}",
-                        t.from.as_str(),
-                        t.to.as_str(),
-                        t.by,
-                        t.at
-                    );
-                }
-                let _ = writeln!(out, "decisions");
-                for a in crq.all_approvals() {
-                    let _ = writeln!(
-                        out,
-                        "  {:?} {} by {} at {}",
-                        a.decision,
-                        a.stage.as_str(),
-                        a.approver,
-                        a.at
-                    );
-                }
-                out
-            })
+            parse::<CrqNumber>("CRQ number", number)?;
+            let crq = runner
+                .call(ShowCrq {
+                    number: number.clone(),
+                })?
+                .crq;
+            printer.either(&crq, || crq_text(&crq))
         }
     }
 }
 
-fn decide(
-    ctx: &Embedded,
-    gov: &Governance<'_>,
-    args: &CrqDecisionArgs,
-    decision: Decision,
-    printer: &Printer,
-) -> CliResult {
-    let actor = ctx.authenticate()?.into_principal();
-    let number: CrqNumber = parse("CRQ number", &args.number)?;
-    let stage: Stage = parse("--stage", &args.stage)?;
-    let recorded = gov.decide_crq(&actor, &number, stage, decision, args.comment.as_deref())?;
-    let crq = gov.crq(&number, None)?;
-    // The approval is recorded as given; separation of duties is checked on
-    // it and reported here (and enforced by every gate).
-    let sod = gov.sod_report(crq.release(), stage, None)?;
-    let flagged: Vec<_> = sod
-        .violations
+/// `asom crq show` as text: the CRQ, its window, history and decisions.
+fn crq_text(crq: &Crq) -> String {
+    let mut out = format!("{}\nrelease   {}\n", crq_line(crq), crq.release());
+    if let Some(w) = crq.window() {
+        let _ = writeln!(out, "window    {} .. {}", w.start(), w.end());
+    }
+    let _ = writeln!(out, "history");
+    for t in crq.history() {
+        let _ = writeln!(
+            out,
+            "  {} -> {} by {} at {}",
+            t.from.as_str(),
+            t.to.as_str(),
+            t.by,
+            t.at
+        );
+    }
+    let _ = writeln!(out, "decisions");
+    for a in crq.all_approvals() {
+        let _ = writeln!(
+            out,
+            "  {:?} {} by {} at {}",
+            a.decision,
+            a.stage.as_str(),
+            a.approver,
+            a.at
+        );
+    }
+    out
+}
+
+/// The arguments of `crq approve|reject`, checked before anything is sent.
+fn check_decision(args: &CrqDecisionArgs) -> CliResult {
+    parse::<CrqNumber>("CRQ number", &args.number)?;
+    parse::<Stage>("--stage", &args.stage)?;
+    Ok(())
+}
+
+/// A decision on a CRQ. The approval is recorded as given; separation of
+/// duties is checked on it and reported here (and enforced by every gate).
+fn print_decided(out: &CrqDecided, printer: &Printer) -> CliResult {
+    let (crq, recorded) = (&out.crq, &out.recorded);
+    let flagged: Vec<_> = out
+        .separation_of_duties
         .iter()
-        .filter(|v| v.identities().iter().any(|i| *i == actor.slug().as_str()))
+        .filter(|v| v.identities().iter().any(|i| *i == out.approver))
         .collect();
     printer.either(
-        &json!({"crq": crq, "recorded": recorded, "separation_of_duties": sod.violations}),
+        &json!({"crq": crq, "recorded": recorded, "separation_of_duties": out.separation_of_duties}),
         || {
-            let mut out = format!("{}\n{}", crq_line(&crq), recorded_line(&recorded));
+            let mut text = format!("{}\n{}", crq_line(crq), recorded_line(recorded));
             for v in &flagged {
-                let _ = writeln!(out, "WARNING recorded, but flagged: {v}");
+                let _ = writeln!(text, "WARNING recorded, but flagged: {v}");
             }
-            out
+            text
         },
     )
 }
 
 /// `asom crq link`: a release's CRQ in the outside change system.
-fn link(ctx: &Embedded, release: &str, number: &str, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
-    let actor = ctx.authenticate()?.into_principal();
+fn link(runner: &Runner<'_>, release: &str, number: &str, printer: &Printer) -> CliResult {
     let release: ReleaseId = parse("--release", release)?;
-    let number: CrqNumber = parse("--number", number)?;
-    let provider = ctx.config.change_provider();
-    if matches!(provider, "asom" | "builtin") {
-        return Err(crate::exit::CliError::usage(anyhow::anyhow!(
-            "this tenant's change system is asom's own: create the CRQ with `asom crq create --release {release}`, or configure an outside change system (asom config default)"
-        )));
-    }
-    let recorded = gov.link_crq(&actor, &release, &number, provider)?;
-    // Read it once now, so the link shows what the change system says.
-    let observed = gov.observe_crq(
-        &actor,
-        &release,
-        gov.change_system()
-            .map(|c| c as &dyn asom_core::crq::ChangeSystem),
-    )?;
-    let view = gov.release(&release, None)?;
+    parse::<CrqNumber>("--number", number)?;
+    let out = runner.call(LinkCrq {
+        release: release.to_string(),
+        number: number.to_owned(),
+    })?;
+    let (number, provider, recorded) = (&out.crq, &out.provider, &out.recorded);
     printer.either(
-        &json!({"crq": number, "provider": provider, "snapshot": view.snapshot, "error": view.crq_error, "recorded": recorded, "observed": observed}),
+        &json!({"crq": number, "provider": provider, "snapshot": out.snapshot, "error": out.error, "recorded": recorded, "observed": out.observed}),
         || {
-            let now = match (&view.snapshot, &view.crq_error) {
+            let now = match (&out.snapshot, &out.error) {
                 (Some(s), _) => format!(
                     "{provider} says: {} change, state {}, {} approval(s)",
                     s.crq_type.as_str(),
@@ -360,7 +391,7 @@ fn link(ctx: &Embedded, release: &str, number: &str, printer: &Printer) -> CliRe
             };
             format!(
                 "linked release {release} to {number} in {provider}; every gate reads it there\n{now}\n{}",
-                recorded_line(&recorded)
+                recorded_line(recorded)
             )
         },
     )

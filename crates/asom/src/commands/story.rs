@@ -1,19 +1,24 @@
-//! `asom story record|show|list`.
+//! `asom story record|show|list|sync`.
 
 use std::fmt::Write as _;
 
-use asom_core::release::JiraKey;
 use asom_governance::stories::Story;
+use asom_server::api::ops::stories::{ListStories, RecordStory, ShowStory, SyncStories};
 use serde_json::json;
 
 use crate::cli::StoryCommand;
-use crate::commands::{parse, recorded_line};
+use crate::commands::{Runner, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 pub fn run(ctx: &Embedded, command: &StoryCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    run_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom story …`, in process or on a server. `story sync` reads the
+/// planning system configured where it runs: with `--server`, the server's.
+pub fn run_on(runner: &Runner<'_>, command: &StoryCommand, printer: &Printer) -> CliResult {
     match command {
         StoryCommand::Record {
             key,
@@ -21,48 +26,36 @@ pub fn run(ctx: &Embedded, command: &StoryCommand, printer: &Printer) -> CliResu
             epic,
             criteria,
         } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let key: JiraKey = parse("story key", key)?;
-            let epic = epic
-                .as_deref()
-                .map(|e| parse::<JiraKey>("--epic", e))
-                .transpose()?;
-            let recorded = gov.record_story(&actor, &key, summary, epic.as_ref(), criteria)?;
-            printer.either(&json!({"story": key.as_str(), "recorded": recorded}), || {
+            let out = runner.call(RecordStory {
+                key: key.clone(),
+                summary: summary.clone(),
+                epic: epic.clone(),
+                acceptance_criteria: criteria.clone(),
+            })?;
+            let (key, recorded) = (&out.story, &out.recorded);
+            printer.either(&json!({"story": key, "recorded": recorded}), || {
                 let note = if criteria.is_empty() {
                     " with no acceptance criteria yet: G1 blocks changes linked to it until they are written"
                 } else {
                     ""
                 };
-                format!("story {key} recorded{note}\n{}", recorded_line(&recorded))
+                format!("story {key} recorded{note}\n{}", recorded_line(recorded))
             })
         }
         StoryCommand::Show { key } => {
-            let story = gov.story(key, None)?.ok_or_else(|| {
-                CliError::usage(anyhow::anyhow!(
-                    "no story {key}; record it with `asom story record {key} --summary … --acceptance-criterion …`"
-                ))
-            })?;
+            let story = runner.call(ShowStory { key: key.clone() })?;
             printer.either(&story, || text(std::slice::from_ref(&story)))
         }
         StoryCommand::Sync { keys } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let planning = gov.planning().ok_or_else(|| {
-                CliError::usage(anyhow::anyhow!(
-                    "this tenant's planning system is asom's own: record stories with `asom story record`, or configure Jira (asom config default)"
-                ))
-            })?;
-            let keys = keys
+            let out = runner.call(SyncStories { keys: keys.clone() })?;
+            let stories = &out.stories;
+            let errors: Vec<(&str, &str)> = out
+                .errors
                 .iter()
-                .map(|k| parse::<JiraKey>("key", k))
-                .collect::<CliResult<Vec<_>>>()?;
-            let errors = gov.sync_stories(&actor, planning, &keys)?;
-            let stories: Vec<_> = keys
-                .iter()
-                .filter_map(|k| gov.story(k.as_str(), None).ok().flatten())
+                .map(|e| (e.key.as_str(), e.error.as_str()))
                 .collect();
             printer.either(&json!({"stories": stories, "errors": errors}), || {
-                let mut out = text(&stories);
+                let mut out = text(stories);
                 for (k, e) in &errors {
                     let _ = writeln!(out, "{k}: {e}");
                 }
@@ -79,7 +72,7 @@ pub fn run(ctx: &Embedded, command: &StoryCommand, printer: &Printer) -> CliResu
             }
         }
         StoryCommand::List => {
-            let stories = gov.stories()?;
+            let stories = runner.call(ListStories {})?.stories;
             printer.either(&stories, || text(&stories))
         }
     }

@@ -5,20 +5,29 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::anyhow;
-use asom_core::release::ReleaseId;
-use asom_governance::gates::Gate;
-use asom_governance::waivers::{Exception, Override, OverrideRequest, short};
+use asom_governance::waivers::{Exception, QuarterCount, short};
+use asom_server::api::ops::waivers::{
+    ApproveException, ApproveOverride, ListExceptions, ListOverrides, OverrideRow,
+    RemediateOverride, RequestException, RequestOverride, parse_deadline,
+};
 use serde_json::json;
-use time::OffsetDateTime;
 
 use crate::cli::{ExceptionCommand, OverrideCommand};
-use crate::commands::{parse, recorded_line};
+use crate::commands::{Runner, recorded_line};
 use crate::context::Embedded;
 use crate::exit::{CliError, CliResult};
 use crate::printer::Printer;
 
 pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    overrides_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom override …`, in process or on a server.
+pub fn overrides_on(
+    runner: &Runner<'_>,
+    command: &OverrideCommand,
+    printer: &Printer,
+) -> CliResult {
     match command {
         OverrideCommand::Request {
             release,
@@ -29,22 +38,20 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
             compensating,
             deadline,
         } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let release: ReleaseId = parse("--release", release)?;
-            let gate: Gate = parse("--gate", gate)?;
-            let deadline = deadline.as_deref().map(parse_deadline).transpose()?;
-            let (o, recorded) = gov.request_override(
-                &actor,
-                &OverrideRequest {
-                    release: &release,
-                    gate,
-                    crq,
-                    justification,
-                    deferred,
-                    compensating,
-                    deadline,
-                },
-            )?;
+            // Checked before anything is sent, with the flag's name.
+            if let Some(d) = deadline {
+                parse_deadline(d).map_err(|e| CliError::usage(anyhow!("--{e}")))?;
+            }
+            let out = runner.call(RequestOverride {
+                release: release.clone(),
+                gate: gate.clone(),
+                crq: crq.clone(),
+                justification: justification.clone(),
+                deferred: deferred.clone(),
+                compensating: compensating.clone(),
+                deadline: deadline.clone(),
+            })?;
+            let (o, recorded) = (&out.waiver, &out.recorded);
             printer.either(&json!({"override": o, "recorded": recorded}), || {
                 format!(
                     "override {} of {} for {} requested: defers {} until {}\nit counts once an emergency approver approves it: asom override approve {}\n{}",
@@ -54,86 +61,68 @@ pub fn overrides(ctx: &Embedded, command: &OverrideCommand, printer: &Printer) -
                     o.deferred.join(", "),
                     o.deadline,
                     short(&o.id),
-                    recorded_line(&recorded)
+                    recorded_line(recorded)
                 )
             })
         }
         OverrideCommand::Approve { id } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let recorded = gov.approve_override(&actor, id)?;
-            let o = gov.override_by_id(&gov.resolve_waiver("override", id)?, None)?;
+            let out = runner.call(ApproveOverride { id: id.clone() })?;
+            let (o, recorded) = (&out.waiver, &out.recorded);
             printer.either(&json!({"override": o, "recorded": recorded}), || {
                 format!(
                     "override {} approved by {}: {} may pass {} on it until {}, when the deferred evidence ({}) is due\n{}",
                     short(&o.id),
-                    actor.slug(),
+                    out.by,
                     o.release,
                     o.gate,
                     o.deadline,
                     o.deferred.join(", "),
-                    recorded_line(&recorded)
+                    recorded_line(recorded)
                 )
             })
         }
         OverrideCommand::Remediate { id } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let recorded = gov.remediate_override(&actor, id)?;
-            let o = gov.override_by_id(&gov.resolve_waiver("override", id)?, None)?;
+            let out = runner.call(RemediateOverride { id: id.clone() })?;
+            let (o, recorded) = (&out.waiver, &out.recorded);
             printer.either(&json!({"override": o, "recorded": recorded}), || {
                 format!(
                     "override {} is remediated: the deferred evidence ({}) is in the ledger\n{}",
                     short(&o.id),
                     o.deferred.join(", "),
-                    recorded_line(&recorded)
+                    recorded_line(recorded)
                 )
             })
         }
         OverrideCommand::List { release } => {
-            let release = release
-                .as_deref()
-                .map(|r| parse::<ReleaseId>("--release", r))
-                .transpose()?;
-            let now = gov.now();
-            let list = gov.overrides(release.as_ref(), None)?;
-            let mut teams: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-            for o in &list {
-                if !teams.contains_key(&o.team) {
-                    let q = gov.quarter_count(&o.team, now, None)?;
-                    teams.insert(
-                        o.team.clone(),
-                        serde_json::to_value(q).map_err(|e| anyhow!(e))?,
-                    );
-                }
-            }
-            let rows: Vec<_> = list
+            let out = runner.call(ListOverrides {
+                release: release.clone(),
+            })?;
+            let rows: Vec<_> = out
+                .overrides
                 .iter()
-                .map(|o| json!({"override": o, "status": o.status(now)}))
+                .map(|r| json!({"override": r.waiver, "status": r.status}))
                 .collect();
-            let doc = json!({"overrides": rows, "quarter": teams});
+            let doc = json!({"overrides": rows, "quarter": out.quarter});
             printer.report(
                 &doc,
-                || override_text(&list, now, &teams),
-                || override_markdown(&list, now, &teams),
+                || override_text(&out.overrides, &out.quarter),
+                || override_markdown(&out.overrides, &out.quarter),
             )
         }
     }
 }
 
-fn override_text(
-    list: &[Override],
-    now: OffsetDateTime,
-    teams: &BTreeMap<String, serde_json::Value>,
-) -> String {
+fn override_text(list: &[OverrideRow], teams: &BTreeMap<String, QuarterCount>) -> String {
     let mut out = String::new();
     if list.is_empty() {
         out.push_str("no emergency overrides\n");
     }
-    for o in list {
+    for OverrideRow { waiver: o, status } in list {
         let _ = writeln!(
             out,
             "{}  {:<10} {} {}  defers {}  deadline {}  requested by {}{}",
             short(&o.id),
-            o.status(now),
+            status,
             o.gate,
             o.release,
             o.deferred.join(","),
@@ -149,10 +138,10 @@ fn override_text(
         let _ = writeln!(
             out,
             "team {}: {} approved override(s) in {}{}",
-            q["team"].as_str().unwrap_or_default(),
-            q["count"],
-            q["quarter"].as_str().unwrap_or_default(),
-            if q["review"] == true {
+            q.team,
+            q.count,
+            q.quarter,
+            if q.review {
                 " (more than 2: REVIEW FLAGGED)"
             } else {
                 ""
@@ -162,20 +151,16 @@ fn override_text(
     out
 }
 
-fn override_markdown(
-    list: &[Override],
-    now: OffsetDateTime,
-    teams: &BTreeMap<String, serde_json::Value>,
-) -> String {
+fn override_markdown(list: &[OverrideRow], teams: &BTreeMap<String, QuarterCount>) -> String {
     let mut out = String::from(
         "| override | status | gate | release | defers | deadline |\n|---|---|---|---|---|---|\n",
     );
-    for o in list {
+    for OverrideRow { waiver: o, status } in list {
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | `{}` | {} | {} |",
             short(&o.id),
-            o.status(now),
+            status,
             o.gate,
             o.release,
             o.deferred.join(", "),
@@ -183,13 +168,11 @@ fn override_markdown(
         );
     }
     for q in teams.values() {
-        if q["review"] == true {
+        if q.review {
             let _ = writeln!(
                 out,
                 "\n> **Review flagged:** team {} has {} approved overrides in {}.",
-                q["team"].as_str().unwrap_or_default(),
-                q["count"],
-                q["quarter"].as_str().unwrap_or_default()
+                q.team, q.count, q.quarter
             );
         }
     }
@@ -197,16 +180,27 @@ fn override_markdown(
 }
 
 pub fn exceptions(ctx: &Embedded, command: &ExceptionCommand, printer: &Printer) -> CliResult {
-    let gov = ctx.governance();
+    exceptions_on(&Runner::local(ctx, None), command, printer)
+}
+
+/// `asom exception …`, in process or on a server.
+pub fn exceptions_on(
+    runner: &Runner<'_>,
+    command: &ExceptionCommand,
+    printer: &Printer,
+) -> CliResult {
     match command {
         ExceptionCommand::Request {
             release,
             control,
             justification,
         } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let release: ReleaseId = parse("--release", release)?;
-            let (e, recorded) = gov.request_exception(&actor, &release, control, justification)?;
+            let out = runner.call(RequestException {
+                release: release.clone(),
+                control: control.clone(),
+                justification: justification.clone(),
+            })?;
+            let (e, recorded) = (&out.exception, &out.recorded);
             printer.either(&json!({"exception": e, "recorded": recorded}), || {
                 format!(
                     "N/A of {} for {} requested (exception {}); it counts once a governance approver approves it: asom exception approve {}\n{}",
@@ -214,43 +208,37 @@ pub fn exceptions(ctx: &Embedded, command: &ExceptionCommand, printer: &Printer)
                     e.release,
                     short(&e.id),
                     short(&e.id),
-                    recorded_line(&recorded)
+                    recorded_line(recorded)
                 )
             })
         }
         ExceptionCommand::Approve { id } => {
-            let actor = ctx.authenticate()?.into_principal();
-            let recorded = gov.approve_exception(&actor, id)?;
-            let e = gov.exception_by_id(&gov.resolve_waiver("exception", id)?, None)?;
+            let out = runner.call(ApproveException { id: id.clone() })?;
+            let (e, recorded) = (&out.exception, &out.recorded);
             printer.either(&json!({"exception": e, "recorded": recorded}), || {
                 format!(
                     "{} is N/A for {} (approved by {}); the gates count it and every report shows it\n{}",
                     e.control,
                     e.release,
-                    actor.slug(),
-                    recorded_line(&recorded)
+                    out.by,
+                    recorded_line(recorded)
                 )
             })
         }
         ExceptionCommand::List { release } => {
-            let release = release
-                .as_deref()
-                .map(|r| parse::<ReleaseId>("--release", r))
-                .transpose()?;
-            let list = gov.exceptions(release.as_ref(), None)?;
-            let mut by_control: BTreeMap<&str, usize> = BTreeMap::new();
-            for e in list.iter().filter(|e| e.approved_by.is_some()) {
-                *by_control.entry(e.control.as_str()).or_default() += 1;
-            }
+            let out = runner.call(ListExceptions {
+                release: release.clone(),
+            })?;
+            let (list, by_control) = (&out.exceptions, &out.approved_by_control);
             printer.either(
                 &json!({"exceptions": list, "approved_by_control": by_control}),
-                || exception_text(&list, &by_control),
+                || exception_text(list, by_control),
             )
         }
     }
 }
 
-fn exception_text(list: &[Exception], by_control: &BTreeMap<&str, usize>) -> String {
+fn exception_text(list: &[Exception], by_control: &BTreeMap<String, usize>) -> String {
     let mut out = String::new();
     if list.is_empty() {
         out.push_str("no N/A exceptions\n");
@@ -290,20 +278,4 @@ fn exception_text(list: &[Exception], by_control: &BTreeMap<&str, usize>) -> Str
         }
     );
     out
-}
-
-/// `--deadline`: RFC 3339, or a date meaning the end of that day (UTC).
-fn parse_deadline(text: &str) -> CliResult<OffsetDateTime> {
-    let rfc = time::format_description::well_known::Rfc3339;
-    if let Ok(t) = OffsetDateTime::parse(text, &rfc) {
-        return Ok(t);
-    }
-    let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, &date_format)
-        .map(|d| d.with_hms(23, 59, 59).expect("valid time").assume_utc())
-        .map_err(|_| {
-            CliError::usage(anyhow!(
-                "--deadline {text:?}: give an RFC 3339 time (2026-11-27T17:00:00Z) or a date (2026-11-27)"
-            ))
-        })
 }

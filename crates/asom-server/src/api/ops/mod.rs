@@ -23,7 +23,12 @@ use serde_json::Value;
 use super::{ApiError, OpContext, Operation};
 
 // Families of operations (each one file, named after what it holds).
-
+pub mod audits;
+pub mod exports;
+pub mod people;
+pub mod releases;
+pub mod stories;
+pub mod waivers;
 
 /// Largest JUnit document or evidence record an operation accepts.
 pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;

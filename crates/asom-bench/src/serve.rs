@@ -7,6 +7,9 @@
 //! ASOM_BENCH_POSTGRES=postgres://asom:asom@127.0.0.1:5432/asom ./target/release/asom-bench serve
 //! ```
 //!
+//! `ASOM_BENCH_POSTGRES_SET=name=value[,…]` sets PostgreSQL parameters on
+//! the benchmark's database (for experiments, e.g. `plan_cache_mode`).
+//!
 //! For each backend (the embedded SQLite store; PostgreSQL when
 //! `ASOM_BENCH_POSTGRES` names an admin URL that may create databases) it
 //! sets up a world with the real `asom` binary (`asom init`, a product, a
@@ -192,6 +195,24 @@ fn postgres(asom: &Path, admin: &str, options: &Options) -> anyhow::Result<()> {
     }
     let name = format!("asom_bench_{:016x}", random_u64());
     psql(admin, &format!("CREATE DATABASE {name}"))?;
+    // Experiments: `ASOM_BENCH_POSTGRES_SET="plan_cache_mode=force_custom_plan"`
+    // sets parameters for every session of the benchmark's database.
+    if let Ok(settings) = std::env::var("ASOM_BENCH_POSTGRES_SET") {
+        for setting in settings.split(',').filter(|s| !s.trim().is_empty()) {
+            let (key, value) = setting
+                .split_once('=')
+                .context("ASOM_BENCH_POSTGRES_SET is name=value[,name=value]")?;
+            psql(
+                admin,
+                &format!(
+                    "ALTER DATABASE {name} SET {} = '{}'",
+                    key.trim(),
+                    value.trim()
+                ),
+            )?;
+            println!("serve      PostgreSQL database setting: {}", setting.trim());
+        }
+    }
     let result = backend(asom, Some(&with_database(admin, &name)), options);
     if let Err(e) = psql(
         admin,
@@ -784,8 +805,8 @@ struct Outcome {
     client_cpu: Option<Duration>,
     /// Busy CPU time of the whole machine (every process), from `/proc/stat`.
     machine_cpu: Option<Duration>,
-    /// The 1-minute load average at the end.
-    load: Option<String>,
+    /// CPU time of the processes named `postgres` (the database server's).
+    postgres_cpu: Option<Duration>,
 }
 
 impl Outcome {
@@ -847,6 +868,7 @@ fn load(
     let barrier = Barrier::new(clients + 1);
     let addr = server.addr;
     let (cpu0, self0, machine0) = (server.cpu(), cpu_of("/proc/self/stat"), machine_busy());
+    let postgres0 = processes_cpu("postgres");
     let start = std::sync::OnceLock::new();
     let mut total = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
@@ -920,7 +942,9 @@ fn load(
     total.machine_cpu = machine_busy()
         .zip(machine0)
         .map(|(b, a)| b.saturating_sub(a));
-    total.load = load_average();
+    total.postgres_cpu = processes_cpu("postgres")
+        .zip(postgres0)
+        .map(|(b, a)| b.saturating_sub(a));
     total.latencies.sort_unstable();
     total
 }
@@ -941,10 +965,27 @@ fn machine_busy() -> Option<Duration> {
     Some(Duration::from_millis((total - idle) * 10))
 }
 
-/// The 1-minute load average.
-fn load_average() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next().map(str::to_owned)
+/// CPU time used so far by the live processes named `command` (Linux `/proc`).
+fn processes_cpu(command: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let path = entry.path().join("stat");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let comm = text
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map(|(c, _)| c);
+        if comm == Some(command) {
+            total += cpu_of(&path.to_string_lossy()).unwrap_or_default();
+        }
+    }
+    Some(total)
 }
 
 /// Reads the `recorded` object (evidence, gate checks: the answer's last
@@ -1180,18 +1221,31 @@ fn report(name: &str, what: &str, workload: Workload, out: &Outcome) {
         "",
         None,
     );
+    let other =
+        out.machine_cpu.zip(out.server_cpu).zip(out.client_cpu).map(
+            |((machine, server), client)| machine.saturating_sub(server).saturating_sub(client),
+        );
     row(
         "serve",
-        "  CPU cores busy: asom serve / client / whole machine",
+        "  CPU cores busy: asom serve / client / all other processes",
         &format!(
             "{} / {} / {}",
             cores(out.server_cpu),
             cores(out.client_cpu),
-            cores(out.machine_cpu)
+            cores(other)
         ),
-        &format!("(load average {})", out.load.as_deref().unwrap_or("?")),
+        "(of 2)",
         None,
     );
+    if name == "postgres" {
+        row(
+            "serve",
+            "  of which PostgreSQL's processes",
+            &cores(out.postgres_cpu),
+            "",
+            None,
+        );
+    }
     if workload == Workload::Evidence {
         let (first, last) = out.rate_first_last();
         row(

@@ -209,7 +209,11 @@ impl Server {
     fn kill_9(mut self) {
         self.child.kill().expect("SIGKILL asom serve");
         let status = self.child.wait().expect("waiting for asom serve");
-        assert!(status.code().is_none(), "asom serve died of a signal");
+        assert!(
+            status.code().is_none(),
+            "asom serve should have died of SIGKILL, but exited with {status}:\n{}",
+            self.log()
+        );
     }
 
     /// SIGTERM, then a clean exit within 15 s.

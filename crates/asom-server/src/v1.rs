@@ -21,8 +21,8 @@
 //! 5. **Decoding.** The body must be the operation's JSON; unknown fields are
 //!    errors (400).
 //! 6. **Running** on the blocking pool, with a timeout: past it the client
-//!    gets a 503 that says the operation may still complete, and a retry with
-//!    the same `Idempotency-Key` gets its answer.
+//!    gets a 503 that says the operation may still complete; the key is
+//!    released, so a retry runs it again (identical evidence is stored once).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -259,7 +259,7 @@ async fn run<O: Operation>(
             ))
         }
         Err(_) => Err(ApiError::Unavailable(format!(
-            "the operation took longer than {} s; it may still complete: retry with the same Idempotency-Key to get its answer",
+            "the operation took longer than {} s; it may still complete, so check (e.g. asom evidence list) before retrying",
             state.limits.request_timeout.as_secs()
         ))),
     }

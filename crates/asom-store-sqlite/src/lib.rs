@@ -94,66 +94,121 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// How long opening a database keeps retrying while another connection holds
+/// it (the same as the busy timeout).
+const BUSY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether `e` says another connection holds the database right now.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `attempt` until it succeeds, fails for a reason other than a busy
+/// database, or [`BUSY_PATIENCE`] has passed.
+///
+/// The busy timeout covers ordinary lock waits, but `SQLite` returns
+/// `SQLITE_BUSY` at once, without calling the busy handler, where waiting could
+/// deadlock: switching a new database to WAL while another connection does the
+/// same, or reading the WAL index while another connection rebuilds it. Several
+/// processes opening one new database at once (two CI steps, two servers) meet
+/// exactly those, so opening and migrating retry the whole step.
+fn retry_while_busy<T, E>(
+    busy: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let deadline = std::time::Instant::now() + BUSY_PATIENCE;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match attempt() {
+            Err(e) if busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            done => return done,
+        }
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection> {
+    retry_while_busy(is_busy, || configured_connection(path))
+        .map_err(|e| StoreError::Backend(format!("opening {}: {e}", path.display())))
+}
+
+fn configured_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| StoreError::Backend(format!("opening {}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(backend)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(backend)?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(backend)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(backend)?;
+    )?;
+    conn.busy_timeout(BUSY_PATIENCE)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     // Temporary files (sorts, the savepoint sub-journal) in memory.
-    conn.pragma_update(None, "temp_store", "MEMORY")
-        .map_err(backend)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Page cache per connection (64 MiB) and memory-mapped reads (up to 1 GiB of
     // the file): fixed bounds, whatever the log size.
-    conn.pragma_update(None, "cache_size", -65_536)
-        .map_err(backend)?;
-    conn.pragma_update(None, "mmap_size", 1_i64 << 30)
-        .map_err(backend)?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
     // Checkpoint the WAL into the database every ~40 MiB rather than every 4 MiB,
     // and keep the WAL file from growing past 64 MiB after a checkpoint.
-    conn.pragma_update(None, "wal_autocheckpoint", 10_000)
-        .map_err(backend)?;
-    conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)
-        .map_err(backend)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
+/// Why a migration step failed: the database is newer than this asom, or
+/// `SQLite` refused a statement.
+enum MigrationError {
+    Newer(usize),
+    /// The migration step (0 before any), and what `SQLite` said.
+    Sql(usize, rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrationError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sql(0, e)
+    }
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
-    let version: i64 = tx
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(backend)?;
-    let version = usize::try_from(version).unwrap_or(usize::MAX);
-    if version > MIGRATIONS.len() {
-        return Err(StoreError::Invalid(format!(
+    let busy = |e: &MigrationError| matches!(e, MigrationError::Sql(_, e) if is_busy(e));
+    match retry_while_busy(busy, || migrate_once(conn)) {
+        Ok(()) => Ok(()),
+        Err(MigrationError::Newer(version)) => Err(StoreError::Invalid(format!(
             "this database has schema version {version}, newer than this asom ({}) understands; upgrade asom",
             MIGRATIONS.len()
-        )));
+        ))),
+        Err(MigrationError::Sql(0, e)) => Err(backend(e)),
+        Err(MigrationError::Sql(step, e)) => {
+            Err(StoreError::Backend(format!("migration {step}: {e}")))
+        }
+    }
+}
+
+fn migrate_once(conn: &mut Connection) -> std::result::Result<(), MigrationError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        return Err(MigrationError::Newer(version));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(sql)
-            .map_err(|e| StoreError::Backend(format!("migration {}: {e}", i + 1)))?;
+            .map_err(|e| MigrationError::Sql(i + 1, e))?;
         tx.pragma_update(
             None,
             "user_version",
             i64::try_from(i + 1).expect("few migrations"),
-        )
-        .map_err(backend)?;
+        )?;
     }
-    tx.commit().map_err(backend)
+    tx.commit()?;
+    Ok(())
 }
 
 impl SqliteStore {

@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use asom_core::principal::Principal;
@@ -74,8 +74,84 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: Mutex<Option<Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Readers,
     signers: Signers,
+}
+
+/// Most read connections one store keeps open. Readers beyond it wait for a
+/// connection rather than open one: `SQLite` reads are CPU-bound, so more
+/// connections than that add no throughput on a few cores, and opening one
+/// (pragmas, an empty statement cache) costs more than the read it serves.
+pub const MAX_READERS: usize = 16;
+
+/// The read connections: idle ones, and how many are open in all.
+struct Readers {
+    pool: Mutex<ReaderPool>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct ReaderPool {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+impl Readers {
+    fn new() -> Self {
+        Self {
+            pool: Mutex::new(ReaderPool::default()),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// An idle connection, a new one while fewer than [`MAX_READERS`] are
+    /// open, or else the next one returned.
+    fn take(&self, path: &Path) -> Result<Connection> {
+        let mut pool = self.pool.lock().expect("reader pool lock");
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(conn);
+            }
+            if pool.open < MAX_READERS {
+                pool.open += 1;
+                drop(pool);
+                let opened = open_connection(path);
+                if opened.is_err() {
+                    self.pool.lock().expect("reader pool lock").open -= 1;
+                    self.returned.notify_one();
+                }
+                return opened;
+            }
+            pool = self.returned.wait(pool).expect("reader pool lock");
+        }
+    }
+}
+
+/// A read connection on loan; it goes back to the pool when dropped, or is
+/// closed if the reader panicked (it may be inside a transaction).
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let conn = self.conn.take().expect("lent once");
+        let mut pool = self
+            .readers
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if std::thread::panicking() || !conn.is_autocommit() {
+            pool.open -= 1;
+            drop(pool);
+            drop(conn);
+        } else {
+            pool.idle.push(conn);
+            drop(pool);
+        }
+        self.readers.returned.notify_one();
+    }
 }
 
 type Exec = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -241,7 +317,7 @@ impl SqliteStore {
             path,
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
-            readers: Mutex::new(Vec::new()),
+            readers: Readers::new(),
             signers,
         })
     }
@@ -278,17 +354,11 @@ impl SqliteStore {
 
     /// Runs `f` on a pooled read connection.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.readers.lock().expect("reader pool lock").pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => open_connection(&self.path)?,
+        let conn = Lent {
+            readers: &self.readers,
+            conn: Some(self.readers.take(&self.path)?),
         };
-        let out = f(&conn);
-        let mut pool = self.readers.lock().expect("reader pool lock");
-        if pool.len() < 8 {
-            pool.push(conn);
-        }
-        out
+        f(conn.conn.as_ref().expect("lent until dropped"))
     }
 
     /// Stops the writer after the queued work is done. Dropping the store does the same.
@@ -1416,7 +1486,7 @@ impl Store for SqliteStore {
                         "SELECT key, hash FROM nodes WHERE key >= ?1 AND key < ?2 ORDER BY key",
                     )
                     .map_err(backend)?;
-                                let mut ks = conn
+                let mut ks = conn
                     .prepare("SELECT entry, key FROM entry_keys WHERE tenant = ?1 ORDER BY entry, key")
                     .map_err(backend)?;
                 let mut key_rows = ks.query([t]).map_err(backend)?;
@@ -1495,7 +1565,7 @@ impl Store for SqliteStore {
                             "entry {index}: its lookup keys do not match its id and content id"
                         )));
                     }
-                                        keys.clear();
+                    keys.clear();
                     while let Some((entry, key)) = peeked_key.take() {
                         if entry > index as i64 {
                             peeked_key = Some((entry, key));
@@ -1519,7 +1589,7 @@ impl Store for SqliteStore {
                         nodes: &created,
                     })?;
                 }
-                                if let Some((entry, key)) = peeked_key {
+                if let Some((entry, key)) = peeked_key {
                     return Err(StoreError::Corrupt(format!(
                         "index key {key:?} is stored for entry {entry}, which is not in the log"
                     )));
@@ -1530,8 +1600,10 @@ impl Store for SqliteStore {
                 }
                 Ok(())
             })();
-            conn.execute_batch("COMMIT").map_err(backend)?;
-            result
+            // End the read transaction whatever happened; the visitor's or the
+            // scan's own error is the one worth reporting.
+            let ended = conn.execute_batch("COMMIT").map_err(backend);
+            result.and(ended)
         })
     }
 }

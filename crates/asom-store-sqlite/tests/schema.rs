@@ -235,3 +235,64 @@ fn a_closed_store_answers_instead_of_hanging() {
         "reads still work and nothing was written"
     );
 }
+
+/// A visitor that fails (or panics) at the first entry.
+struct Failing {
+    panic: bool,
+}
+
+impl asom_store::LogVisitor for Failing {
+    fn checkpoints(&mut self, _: Vec<asom_store::StoredCheckpoint>) -> asom_store::Result<()> {
+        Ok(())
+    }
+    fn entry(&mut self, entry: &asom_store::ScannedEntry<'_>) -> asom_store::Result<()> {
+        assert!(!self.panic, "the visitor panics at entry {}", entry.index);
+        Err(StoreError::Corrupt(format!(
+            "the visitor refuses entry {}",
+            entry.index
+        )))
+    }
+    fn extra_node(&mut self, _: u64, _: asom_ledger::Hash) -> asom_store::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn readers_that_fail_or_panic_give_their_connection_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(database(dir.path())).expect("open");
+    store.register_signer(TENANT, log_key()).expect("register");
+    // More failures than the pool has connections: a leaked slot would make
+    // the last read below wait forever.
+    for _ in 0..2 * asom_store_sqlite::MAX_READERS {
+        let refused = store.scan_log(TENANT, &mut Failing { panic: false });
+        assert!(
+            matches!(&refused, Err(StoreError::Corrupt(m)) if m == "the visitor refuses entry 0"),
+            "the visitor's own error is reported: {refused:?}"
+        );
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.scan_log(TENANT, &mut Failing { panic: true })
+        }));
+        assert!(panicked.is_err(), "the visitor's panic propagates");
+    }
+    assert_eq!(verify(&store), 10);
+    store.append(TENANT, vec![entry(10)]).expect("append");
+    assert_eq!(verify(&store), 11, "reads see the write afterwards");
+}
+
+#[test]
+fn more_concurrent_readers_than_connections_all_get_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(database(dir.path())).expect("open");
+    store.register_signer(TENANT, log_key()).expect("register");
+    let threads = 4 * asom_store_sqlite::MAX_READERS;
+    let start = Barrier::new(threads);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                start.wait();
+                assert_eq!(verify(&store), 10);
+            });
+        }
+    });
+}

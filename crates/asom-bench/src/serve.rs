@@ -86,6 +86,9 @@ struct Options {
     requests: Option<u64>,
     clients: usize,
     only: Option<String>,
+    /// Run only this workload (`healthz`, `whoami`, `evidence`, `gates`), to
+    /// profile one.
+    workload: Option<String>,
 }
 
 impl Options {
@@ -95,6 +98,7 @@ impl Options {
             requests: None,
             clients: 64,
             only: None,
+            workload: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -108,9 +112,11 @@ impl Options {
                 "--requests" => o.requests = Some(value("--requests")?.parse()?),
                 "--clients" => o.clients = value("--clients")?.parse()?,
                 "--only" => o.only = Some(value("--only")?),
+                "--workload" => o.workload = Some(value("--workload")?),
                 other => bail!(
                     "asom-bench serve: unknown option {other:?}; usage: asom-bench serve \
-                     [--seconds S] [--requests N] [--clients C] [--only sqlite|postgres]"
+                     [--seconds S] [--requests N] [--clients C] [--only sqlite|postgres] \
+                     [--workload healthz|whoami|evidence|gates]"
                 ),
             }
         }
@@ -121,6 +127,12 @@ impl Options {
         ensure!(
             o.requests.is_none_or(|n| (1..=MAX_REQUESTS).contains(&n)),
             "--requests must be 1 to {MAX_REQUESTS}"
+        );
+        ensure!(
+            o.workload
+                .as_deref()
+                .is_none_or(|w| { ["healthz", "whoami", "evidence", "gates"].contains(&w) }),
+            "--workload must be healthz, whoami, evidence or gates"
         );
         ensure!(
             (1..=1024).contains(&o.clients),
@@ -747,6 +759,16 @@ impl Workload {
         }
     }
 
+    /// Its name for `--workload`.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Healthz => "healthz",
+            Self::Whoami => "whoami",
+            Self::Evidence => "evidence",
+            Self::Gates => "gates",
+        }
+    }
+
     /// Whether its answers carry a ledger entry (`recorded`).
     fn appends(self) -> bool {
         matches!(self, Self::Evidence | Self::Gates)
@@ -1129,6 +1151,13 @@ fn measure(world: &World, server: &Server, name: &str, options: &Options) -> any
         ),
     ];
     for (workload, what, seconds, cap) in runs {
+        if options
+            .workload
+            .as_deref()
+            .is_some_and(|w| w != workload.name())
+        {
+            continue;
+        }
         // A gate check alone, before and after the load: its cost as the
         // release's recorded decisions grow.
         let alone = |acked: &mut Acked| {

@@ -79,7 +79,7 @@ impl Governance<'_> {
         if let Some(release) = evidence.release() {
             let id = ReleaseId::parse(release.as_str())
                 .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
-            let view = self.release(&id, None)?;
+            let release = self.release_record(&id, None)?;
             let product = evidence.product();
             if product.as_str() != id.product().as_str() {
                 return Err(GovernanceError::Invalid(format!(
@@ -88,7 +88,7 @@ impl Governance<'_> {
                     id.product().as_str()
                 )));
             }
-            if let Some(crq) = view.release.crq()
+            if let Some(crq) = release.crq()
                 && evidence.crq_ref().is_none()
             {
                 return Err(GovernanceError::Invalid(format!(

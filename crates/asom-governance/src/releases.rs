@@ -38,6 +38,13 @@ pub struct ReleaseView {
     pub crq_error: Option<String>,
 }
 
+/// A release's own entries, folded (see `Governance::release_head`).
+struct ReleaseHead {
+    release: Release,
+    crq: Option<Crq>,
+    link: Option<(CrqNumber, String)>,
+}
+
 impl Governance<'_> {
     /// Creates a release `product@version`. Needs `manage-releases`; the
     /// product must exist.
@@ -100,8 +107,49 @@ impl Governance<'_> {
         })
     }
 
+    /// A release as of `before` with its CRQ's number, without its changes
+    /// or the CRQ's state: what recording evidence for it needs.
+    pub fn release_record(&self, id: &ReleaseId, before: Option<u64>) -> Result<Release> {
+        Ok(self.release_head(id, before)?.release)
+    }
+
     /// A release with its CRQ and changes, as of `before`.
     pub fn release(&self, id: &ReleaseId, before: Option<u64>) -> Result<ReleaseView> {
+        let ReleaseHead { release, crq, link } = self.release_head(id, before)?;
+        let (mut crq_provider, mut snapshot, mut crq_error) = (None, None, None);
+        if let Some(crq) = &crq {
+            crq_provider = Some(asom_core::crq::BUILTIN_PROVIDER.to_owned());
+            snapshot = Some(crq.snapshot());
+        } else if let Some((number, provider)) = link {
+            match self.latest_crq_observation(&number, before)? {
+                Some(Ok(s)) => snapshot = Some(s),
+                Some(Err(e)) => crq_error = Some(e),
+                None => {
+                    crq_error = Some(format!(
+                        "CRQ {number} has not been read from {provider} yet"
+                    ));
+                }
+            }
+            crq_provider = Some(provider);
+        }
+        let changes = release
+            .commits()
+            .iter()
+            .map(|c| self.change(c, before))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ReleaseView {
+            release,
+            crq,
+            changes,
+            crq_provider,
+            snapshot,
+            crq_error,
+        })
+    }
+
+    /// The release's own entries folded: the release with its CRQ's number
+    /// attached, the built-in CRQ, or the link to an outside one.
+    fn release_head(&self, id: &ReleaseId, before: Option<u64>) -> Result<ReleaseHead> {
         let key = format!("release:{id}");
         let entries = self.entries(&key, before)?;
         let mut release: Option<Release> = None;
@@ -128,40 +176,15 @@ impl Governance<'_> {
                 .attach_crq(crq)
                 .map_err(|e| GovernanceError::Rule(e.to_string()))?;
         }
-        let (mut crq_provider, mut snapshot, mut crq_error) = (None, None, None);
-        if let Some(crq) = &crq {
-            crq_provider = Some(asom_core::crq::BUILTIN_PROVIDER.to_owned());
-            snapshot = Some(crq.snapshot());
-        } else if let Some((number, provider)) = link {
-            if release.crq().is_none() {
-                release
-                    .attach_crq_number(&number)
-                    .map_err(|e| GovernanceError::Rule(e.to_string()))?;
-            }
-            match self.latest_crq_observation(&number, before)? {
-                Some(Ok(s)) => snapshot = Some(s),
-                Some(Err(e)) => crq_error = Some(e),
-                None => {
-                    crq_error = Some(format!(
-                        "CRQ {number} has not been read from {provider} yet"
-                    ));
-                }
-            }
-            crq_provider = Some(provider);
+        if crq.is_none()
+            && let Some((number, _)) = &link
+            && release.crq().is_none()
+        {
+            release
+                .attach_crq_number(number)
+                .map_err(|e| GovernanceError::Rule(e.to_string()))?;
         }
-        let changes = release
-            .commits()
-            .iter()
-            .map(|c| self.change(c, before))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ReleaseView {
-            release,
-            crq,
-            changes,
-            crq_provider,
-            snapshot,
-            crq_error,
-        })
+        Ok(ReleaseHead { release, crq, link })
     }
 
     /// The latest read of an outside CRQ as of `before`: its snapshot, or

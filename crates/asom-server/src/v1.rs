@@ -13,19 +13,22 @@
 //!    (draft-ietf-httpapi-idempotency-key-header), the first answer for the
 //!    (tenant, principal, key) is kept for 24 hours and replayed for a
 //!    retry with the same body (`Idempotent-Replayed: true`); the same key
-//!    with another body is a 422, and a retry while the first is running a 409.
+//!    with another body is a 422, and a retry while the first is running a 409
+//!    with `Retry-After: 1`.
 //!    Server errors (5xx) are not kept, so a retry runs again. The record is
 //!    kept in the process: replicas do not share it, but the ledger itself
 //!    stores identical content once, so a retried evidence record is never
 //!    written twice whichever replica answers.
 //! 5. **Decoding.** The body must be the operation's JSON; unknown fields are
 //!    errors (400).
-//! 6. **Running** on the blocking pool, with a timeout: past it the client
-//!    gets a 503 that says the operation may still complete; the key is
-//!    released, so a retry runs it again (identical evidence is stored once).
+//! 6. **Running.** Steps 3 to 6 run in one task on the blocking pool, with a
+//!    timeout: past it the client gets a 503 that says the operation may still
+//!    complete. The key stays claimed until the operation ends and then keeps
+//!    its answer, so a retry with the key gets a 409 with `Retry-After` while it
+//!    runs and the late answer afterwards; it never runs the operation twice.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use asom_ledger::Hash;
@@ -157,50 +160,110 @@ async fn handle_inner<O: Operation>(
     }
     let token = bearer(headers)?.to_owned();
     let key = idempotency_key(headers)?.filter(|_| O::KEEPS_ANSWER);
-    let store = Arc::clone(&state.store);
-    let auth_tenant = tenant.clone();
-    let acting = blocking(move || api::authenticate(store.as_ref(), &auth_tenant, &token)).await?;
-
-    let fingerprint = Hash::of(&[O::PATH.as_bytes(), b"\n", &bytes].concat());
-    let slot = key.map(|k| {
-        (
-            tenant.clone(),
-            acting.principal().slug().as_str().to_owned(),
-            k,
-        )
+    // Everything else runs in one task on the blocking pool: the store is
+    // synchronous, and one hand-off per request is cheaper than one per step.
+    let state2 = state.clone();
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        serve::<O>(&state2, &tenant, &token, key, &bytes)
     });
-    if let Some(slot) = &slot {
-        match state.idempotency.begin(slot, fingerprint) {
-            Begin::Run => {}
-            Begin::Replay(status, body) => {
-                let mut r = json_or_problem(status, body);
-                r.headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
-                return Ok(r);
-            }
-            Begin::Err(e) => return Err(e),
+    match tokio::time::timeout(state.limits.request_timeout, task).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "operation task failed");
+            Err(ApiError::Unavailable(
+                "the operation failed; the server log has the cause".to_owned(),
+            ))
         }
+        Err(_) => Err(ApiError::Unavailable(format!(
+            "the operation took longer than {} s and may still complete; a retry with the same \
+             Idempotency-Key gets its answer once it has one (409 until then)",
+            state.limits.request_timeout.as_secs()
+        ))),
     }
+}
 
-    let result = run::<O>(state, tenant, acting, &bytes).await;
-    let response = match &result {
-        Ok(body) => json_response(StatusCode::OK, body.clone()),
-        Err(e) => problem(e),
-    };
-    if let Some(slot) = &slot {
-        let status = response.status().as_u16();
-        match (&result, status) {
-            // Kept: answers that a retry must see again.
-            (Ok(body), _) => state.idempotency.finish(slot, Some((status, body.clone()))),
-            (Err(e), s) if s < 500 && !matches!(e, ApiError::Conflict(_)) => {
-                let body = serde_json::to_vec(&problem_body(e)).unwrap_or_default();
-                state.idempotency.finish(slot, Some((status, body)));
+/// Steps 3 to 6 (see the module docs), on the blocking pool.
+fn serve<O: Operation>(
+    state: &AppState,
+    tenant: &str,
+    token: &str,
+    key: Option<String>,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
+    let acting = api::authenticate(state.store.as_ref(), tenant, token)?;
+    let claim = match key {
+        None => None,
+        Some(key) => {
+            let slot = (
+                tenant.to_owned(),
+                acting.principal().slug().as_str().to_owned(),
+                key,
+            );
+            let fingerprint = Hash::of(&[O::PATH.as_bytes(), b"\n", bytes].concat());
+            match state.idempotency.begin(&slot, fingerprint) {
+                Begin::Run => Some(Claim {
+                    idempotency: &state.idempotency,
+                    slot: Some(slot),
+                }),
+                Begin::Replay(status, body) => {
+                    let mut r = json_or_problem(status, body);
+                    r.headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                    return Ok(r);
+                }
+                Begin::Running => {
+                    let mut r = problem(&ApiError::Conflict(
+                        "a request with this Idempotency-Key is still running; retry shortly"
+                            .to_owned(),
+                    ));
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    return Ok(r);
+                }
+                Begin::Err(e) => return Err(e),
             }
-            // Not kept: a retry runs again.
-            _ => state.idempotency.finish(slot, None),
+        }
+    };
+    let result = run::<O>(state, tenant, &acting, bytes);
+    if let Some(claim) = claim {
+        claim.settle(&result);
+    }
+    result.map(|body| json_response(StatusCode::OK, body))
+}
+
+/// A claimed `Idempotency-Key`: settled with the operation's answer, or
+/// released if the operation panicked.
+struct Claim<'a> {
+    idempotency: &'a Idempotency,
+    slot: Option<Slot>,
+}
+
+impl Claim<'_> {
+    /// Keeps the answers a retry must see again; releases the key otherwise.
+    fn settle(mut self, result: &Result<Vec<u8>, ApiError>) {
+        let slot = self.slot.take().expect("settled once");
+        let kept = match result {
+            Ok(body) => Some((StatusCode::OK.as_u16(), body.clone())),
+            // Client errors are answers; a conflict may resolve on retry.
+            Err(e) if e.status() < 500 && !matches!(e, ApiError::Conflict(_)) => Some((
+                e.status(),
+                serde_json::to_vec(&problem_body(e)).unwrap_or_default(),
+            )),
+            // Server errors are not kept: a retry runs again.
+            Err(_) => None,
+        };
+        self.idempotency.finish(&slot, kept);
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            self.idempotency.finish(&slot, None);
         }
     }
-    Ok(response)
 }
 
 fn problem_body(e: &ApiError) -> serde_json::Value {
@@ -226,11 +289,11 @@ fn json_or_problem(status: u16, body: Vec<u8>) -> Response {
     r
 }
 
-/// Decodes and runs an operation on the blocking pool, with the timeout.
-async fn run<O: Operation>(
+/// Decodes and runs an operation.
+fn run<O: Operation>(
     state: &AppState,
-    tenant: String,
-    acting: api::Acting,
+    tenant: &str,
+    acting: &api::Acting,
     bytes: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
     let op: O = serde_json::from_slice(bytes).map_err(|e| {
@@ -239,39 +302,12 @@ async fn run<O: Operation>(
             O::PATH
         ))
     })?;
-    let state2 = state.clone();
-    let span = tracing::Span::current();
-    let task = tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        let gov = (state2.governance)(state2.store.as_ref(), &tenant);
-        let ctx = OpContext::new(gov, &tenant, Some(&acting), &state2.policies);
-        let output = op.run(&ctx)?;
-        O::observe(&output, &state2.metrics);
-        serde_json::to_vec(&output)
-            .map_err(|e| ApiError::Unavailable(format!("encoding the answer: {e}")))
-    });
-    match tokio::time::timeout(state.limits.request_timeout, task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "operation task failed");
-            Err(ApiError::Unavailable(
-                "the operation failed; the server log has the cause".to_owned(),
-            ))
-        }
-        Err(_) => Err(ApiError::Unavailable(format!(
-            "the operation took longer than {} s; it may still complete, so check (e.g. asom evidence list) before retrying",
-            state.limits.request_timeout.as_secs()
-        ))),
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        tracing::error!(error = %e, "blocking task failed");
-        ApiError::Unavailable("the request failed; the server log has the cause".to_owned())
-    })?
+    let gov = (state.governance)(state.store.as_ref(), tenant);
+    let ctx = OpContext::new(gov, tenant, Some(acting), &state.policies);
+    let output = op.run(&ctx)?;
+    O::observe(&output, &state.metrics);
+    serde_json::to_vec(&output)
+        .map_err(|e| ApiError::Unavailable(format!("encoding the answer: {e}")))
 }
 
 /// What [`Idempotency::begin`] decided.
@@ -280,6 +316,8 @@ enum Begin {
     Run,
     /// Send this kept answer again.
     Replay(u16, Vec<u8>),
+    /// The first request with the key is still running.
+    Running,
     /// Refuse.
     Err(ApiError),
 }
@@ -321,10 +359,7 @@ impl Idempotency {
                 ));
             }
             return match &kept.state {
-                SlotState::Running => Begin::Err(ApiError::Conflict(
-                    "a request with this Idempotency-Key is still running; retry shortly"
-                        .to_owned(),
-                )),
+                SlotState::Running => Begin::Running,
                 SlotState::Done { status, body } => Begin::Replay(*status, body.clone()),
             };
         }

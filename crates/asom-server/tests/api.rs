@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use asom_core::principal::{AgentKind, Principal, Role, Slug, TokenSecret};
 use asom_ledger::note::NoteSigner;
 use asom_server::AppState;
-use asom_store::{Store as _, Tenant, TokenRecord};
+use asom_store::{Store, Tenant, TokenRecord};
 use asom_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -522,6 +523,75 @@ fn idempotency_key_replays_the_first_answer_and_refuses_another_body() {
         b"{}",
     )
     .problem(400, "invalid");
+}
+
+#[test]
+fn an_operation_past_the_timeout_keeps_its_late_answer_for_its_key() {
+    // Every operation takes 1.5 s here (a slow store), three times the
+    // timeout: the client gets a 503 while the operation goes on, and its key
+    // stays claimed until its answer is kept. Authenticating and answering
+    // from the kept answers do not build a governance service, so they are
+    // not slowed.
+    let run = start_with(|store| {
+        AppState::new(store)
+            .with_limits(asom_server::Limits {
+                request_timeout: Duration::from_millis(500),
+                ..asom_server::Limits::default()
+            })
+            .with_governance(Arc::new(|store: &dyn Store, tenant: &str| {
+                std::thread::sleep(Duration::from_millis(1500));
+                asom_governance::Governance::new(store, tenant)
+            }))
+    });
+    with_release(&run);
+    let ci = run.tokens["machine"].clone();
+    let before = log_size(&run);
+    let key = [("Idempotency-Key", "late-1")];
+    let body = evidence_body("b-late");
+    let doc = post(&run, "/evidence", Some(&ci), &key, &body).problem(503, "unavailable");
+    assert!(
+        doc["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("may still complete")),
+        "{doc}"
+    );
+    let (mut in_use, mut attempts) = (0, 0);
+    let retried = loop {
+        let again = post(&run, "/evidence", Some(&ci), &key, &body);
+        attempts += 1;
+        assert!(attempts < 500, "the late answer is kept within seconds");
+        match again.status {
+            409 => {
+                again.problem(409, "conflict");
+                assert_eq!(
+                    again.headers.get("retry-after").map(String::as_str),
+                    Some("1"),
+                    "a key in use says when to retry"
+                );
+                in_use += 1;
+            }
+            // A loaded machine may make even a retry miss the timeout.
+            503 => {}
+            _ => break again,
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        in_use > 0,
+        "a retry during the operation is told the key is in use"
+    );
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(
+        retried
+            .headers
+            .get("idempotent-replayed")
+            .map(String::as_str),
+        Some("true"),
+        "the retry gets the late answer; it does not run the operation again"
+    );
+    assert_eq!(retried.json()["recorded"]["new"], true);
+    assert_eq!(retried.json()["recorded"]["index"], before);
+    assert_eq!(log_size(&run), before + 1, "the operation ran once");
 }
 
 #[test]

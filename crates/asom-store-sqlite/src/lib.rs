@@ -76,6 +76,8 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Readers,
     signers: Signers,
+    /// Tenant slugs to their row ids, as read: a tenant's id never changes.
+    tenant_ids: RwLock<HashMap<String, i64>>,
 }
 
 /// Most read connections one store keeps open. Readers beyond it wait for a
@@ -221,6 +223,16 @@ fn configured_connection(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_PATIENCE)?;
+    // The query planner stability guarantee: one plan per statement, whatever
+    // values are bound. Without it, this build's STAT4 planner marks range
+    // parameters (`entry < ?3`) as plan-dependent, and every cached statement
+    // is parsed and planned again at each new binding (a quarter of an
+    // evidence request's CPU). asom's queries are index lookups whose best
+    // plan does not depend on the values.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -318,6 +330,7 @@ impl SqliteStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             readers: Readers::new(),
+            tenant_ids: RwLock::default(),
             signers,
         })
     }
@@ -350,6 +363,19 @@ impl SqliteStore {
         answer
             .recv()
             .map_err(|_| StoreError::Backend("the store's writer thread has stopped".into()))?
+    }
+
+    /// The row id of tenant `slug`, from memory once read.
+    fn tenant_id(&self, conn: &Connection, slug: &str) -> Result<i64> {
+        if let Some(id) = self.tenant_ids.read().expect("tenant ids lock").get(slug) {
+            return Ok(*id);
+        }
+        let id = tenant_id(conn, slug)?;
+        self.tenant_ids
+            .write()
+            .expect("tenant ids lock")
+            .insert(slug.to_owned(), id);
+        Ok(id)
     }
 
     /// Runs `f` on a pooled read connection.
@@ -1037,7 +1063,7 @@ impl Store for SqliteStore {
 
     fn log_keys(&self, tenant: &str) -> Result<Vec<LogKey>> {
         self.read(|conn| {
-            let id = tenant_id(conn, tenant)?;
+            let id = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare("SELECT verifier, created_at, active FROM log_keys WHERE tenant = ?1 ORDER BY created_at, verifier")
                 .map_err(backend)?;
@@ -1072,14 +1098,10 @@ impl Store for SqliteStore {
 
     fn principal(&self, tenant: &str, slug: &str) -> Result<Principal> {
         self.read(|conn| {
-            let id = tenant_id(conn, tenant)?;
+            let id = self.tenant_id(conn, tenant)?;
             let body: String = conn
-                .query_row(
-                    "SELECT body FROM principals WHERE tenant = ?1 AND slug = ?2",
-                    params![id, slug],
-                    |r| r.get(0),
-                )
-                .optional()
+                .prepare_cached("SELECT body FROM principals WHERE tenant = ?1 AND slug = ?2")
+                .and_then(|mut s| s.query_row(params![id, slug], |r| r.get(0)).optional())
                 .map_err(backend)?
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("principal {slug:?}"),
@@ -1091,9 +1113,9 @@ impl Store for SqliteStore {
 
     fn principals(&self, tenant: &str) -> Result<Vec<Principal>> {
         self.read(|conn| {
-            let id = tenant_id(conn, tenant)?;
+            let id = self.tenant_id(conn, tenant)?;
             let mut s = conn
-                .prepare("SELECT slug, body FROM principals WHERE tenant = ?1 ORDER BY slug")
+                .prepare_cached("SELECT slug, body FROM principals WHERE tenant = ?1 ORDER BY slug")
                 .map_err(backend)?;
             let rows = s
                 .query_map([id], |r| {
@@ -1140,11 +1162,13 @@ impl Store for SqliteStore {
     fn token_by_digest(&self, digest: &str) -> Result<(TokenRecord, Principal)> {
         self.read(|conn| {
             let row = conn
-                .query_row(
+                .prepare_cached(
                     "SELECT k.id, k.digest, t.slug, k.principal, k.label, k.created_at, k.revoked_at, p.body \
                      FROM tokens k JOIN tenants t ON t.id = k.tenant \
                      JOIN principals p ON p.tenant = k.tenant AND p.slug = k.principal \
                      WHERE k.digest = ?1 AND k.revoked_at IS NULL",
+                )
+                .and_then(|mut s| s.query_row(
                     [digest],
                     |r| {
                         Ok((
@@ -1160,8 +1184,7 @@ impl Store for SqliteStore {
                             r.get::<_, String>(7)?,
                         ))
                     },
-                )
-                .optional()
+                ).optional())
                 .map_err(backend)?
                 .ok_or_else(|| StoreError::NotFound { what: "a live token with that secret".into() })?;
             let principal = serde_json::from_str(&row.1)
@@ -1189,7 +1212,7 @@ impl Store for SqliteStore {
 
     fn tokens(&self, tenant: &str) -> Result<Vec<TokenRecord>> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare(
                     "SELECT id, digest, principal, label, created_at, revoked_at FROM tokens WHERE tenant = ?1 ORDER BY created_at, id",
@@ -1228,12 +1251,12 @@ impl Store for SqliteStore {
     }
 
     fn latest_checkpoint(&self, tenant: &str) -> Result<StoredCheckpoint> {
-        self.read(|conn| latest_checkpoint(conn, tenant_id(conn, tenant)?, tenant))
+        self.read(|conn| latest_checkpoint(conn, self.tenant_id(conn, tenant)?, tenant))
     }
 
     fn checkpoint_at(&self, tenant: &str, size: u64) -> Result<StoredCheckpoint> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let row: Option<(Vec<u8>, String)> = conn
                 .query_row(
                     "SELECT root, note FROM checkpoints WHERE tenant = ?1 AND size = ?2",
@@ -1255,7 +1278,7 @@ impl Store for SqliteStore {
 
     fn checkpoints(&self, tenant: &str) -> Result<Vec<StoredCheckpoint>> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare("SELECT size, root, note FROM checkpoints WHERE tenant = ?1 ORDER BY size")
                 .map_err(backend)?;
@@ -1282,7 +1305,7 @@ impl Store for SqliteStore {
 
     fn entry_at(&self, tenant: &str, index: u64) -> Result<StoredEntry> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             if index >= 1 << ENTRY_SHIFT {
                 return Err(StoreError::NotFound {
                     what: format!("entry {index}"),
@@ -1306,7 +1329,7 @@ impl Store for SqliteStore {
 
     fn entry_by_id(&self, tenant: &str, id: &Hash) -> Result<StoredEntry> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let row = conn
                 .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND id_key = ?2 AND id = ?3"))
                 .and_then(|mut s| s.query_row(params![t, prefix_key(id), id.as_bytes().as_slice()], row_to_entry).optional())
@@ -1318,7 +1341,7 @@ impl Store for SqliteStore {
 
     fn entry_by_content(&self, tenant: &str, content_id: &ContentId) -> Result<StoredEntry> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let row = conn
                 .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE tenant = ?1 AND content_key = ?2 AND content_id = ?3"))
                 .and_then(|mut s| s.query_row(params![t, prefix_key(&content_id.0), content_id.0.as_bytes().as_slice()], row_to_entry).optional())
@@ -1329,7 +1352,7 @@ impl Store for SqliteStore {
     }
 
     fn read_nodes(&self, tenant: &str, ids: &[NodeId]) -> Result<Vec<Hash>> {
-        self.read(|conn| read_nodes(conn, tenant_id(conn, tenant)?, ids))
+        self.read(|conn| read_nodes(conn, self.tenant_id(conn, tenant)?, ids))
     }
 
     fn entries_with_key(
@@ -1339,7 +1362,7 @@ impl Store for SqliteStore {
         before: Option<u64>,
     ) -> Result<Vec<StoredEntry>> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare_cached(
                     "SELECT e.key, e.id, e.content_id, e.kind, e.body FROM entry_keys k \
@@ -1356,7 +1379,7 @@ impl Store for SqliteStore {
 
     fn count_with_key(&self, tenant: &str, key: &str, before: Option<u64>) -> Result<u64> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let n: i64 = conn
                 .prepare_cached(
                     "SELECT COUNT(*) FROM entry_keys WHERE tenant = ?1 AND key = ?2 AND entry < ?3",
@@ -1374,7 +1397,7 @@ impl Store for SqliteStore {
         before: Option<u64>,
     ) -> Result<Vec<(String, u64, Hash)>> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare_cached(
                     "SELECT k.key, k.entry, e.id FROM entry_keys k \
@@ -1406,7 +1429,7 @@ impl Store for SqliteStore {
         // One row per key from the covering index (tenant, key, entry): SQLite
         // walks the entries in C and never touches the entries table.
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare_cached(
                     "SELECT key, group_concat(entry) FROM entry_keys \
@@ -1440,7 +1463,7 @@ impl Store for SqliteStore {
 
     fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare_cached(
                     "SELECT DISTINCT key FROM entry_keys WHERE tenant = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) \
@@ -1455,7 +1478,7 @@ impl Store for SqliteStore {
     #[allow(clippy::too_many_lines)] // Three cursors merged in one pass; splitting would hide the order.
     fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()> {
         self.read(|conn| {
-            let t = tenant_id(conn, tenant)?;
+            let t = self.tenant_id(conn, tenant)?;
             // One read transaction, so entries and nodes come from one snapshot.
             conn.execute_batch("BEGIN").map_err(backend)?;
             let result = (|| {

@@ -5,7 +5,8 @@
 //! posts it to `/t/<tenant>/v1/<operation>` with `ASOM_TOKEN` as the bearer
 //! token; the server runs the same `Operation::run`. Each invocation sends
 //! one `Idempotency-Key`, so the retries below (connection failures, 429,
-//! 502–504) can never act twice. A problem document comes back as the same
+//! 502–504, and a 409 with `Retry-After` while the key's first request still
+//! runs) can never act twice. A problem document comes back as the same
 //! [`ApiError`] kind, so the exit code is the one the embedded store gives.
 
 use std::time::Duration;
@@ -68,6 +69,9 @@ impl Remote {
             let retry = match sent {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
+                    // A 409 with Retry-After: the server still runs this
+                    // key's first request (it outlived the server's timeout).
+                    let in_use = status == 409 && response.headers().contains_key("retry-after");
                     let text = response
                         .body_mut()
                         .with_config()
@@ -84,7 +88,7 @@ impl Remote {
                             ))
                         });
                     }
-                    if !matches!(status, 429 | 502..=504) || attempt == ATTEMPTS {
+                    if !(in_use || matches!(status, 429 | 502..=504)) || attempt == ATTEMPTS {
                         return Err(problem(&url, status, &text));
                     }
                     format!("{url} answered {status}")

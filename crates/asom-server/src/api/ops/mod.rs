@@ -246,12 +246,12 @@ impl RecordEvidence {
         let mut crq = self.crq.clone();
         if let Some(release) = &self.release {
             let id: ReleaseId = parsed("release", release)?;
-            let view = ctx.gov.release(&id, None)?;
+            let record = ctx.gov.release_record(&id, None)?;
             b = b
                 .release(ReleaseRef::parse_field("release", release).map_err(invalid)?)
                 .product(Product::parse_field("product", id.product().as_str()).map_err(invalid)?);
             if crq.is_none() {
-                crq = view.release.crq().map(ToString::to_string);
+                crq = record.crq().map(ToString::to_string);
             }
         }
         if let Some(v) = field("crq", crq.as_ref(), CrqRef::parse_field)? {

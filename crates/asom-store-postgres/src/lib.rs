@@ -108,6 +108,8 @@ pub struct PostgresStore {
     jobs: Mutex<Option<SyncSender<PendingAppend>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     signers: Signers,
+    /// Tenant slugs to their row ids, as read: a tenant's id never changes.
+    tenant_ids: RwLock<HashMap<String, i64>>,
 }
 
 #[allow(clippy::needless_pass_by_value)] // Used as `.map_err(backend)`.
@@ -289,7 +291,22 @@ impl PostgresStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             signers,
+            tenant_ids: RwLock::default(),
         })
+    }
+
+    /// The row id of tenant `slug`, from memory once read (one round trip
+    /// less per read).
+    fn tenant_of(&self, conn: &mut Conn, slug: &str) -> Result<i64> {
+        if let Some(id) = self.tenant_ids.read().expect("tenant ids lock").get(slug) {
+            return Ok(*id);
+        }
+        let id = tenant_of(conn, slug)?;
+        self.tenant_ids
+            .write()
+            .expect("tenant ids lock")
+            .insert(slug.to_owned(), id);
+        Ok(id)
     }
 
     /// Runs `f` on a pooled connection.
@@ -509,7 +526,7 @@ impl Store for PostgresStore {
     fn add_log_key(&self, tenant: &str, verifier: &NoteVerifier, now: &str) -> Result<()> {
         let verifier = verifier.to_string();
         self.read(|conn| {
-            let id = tenant_of(conn, tenant)?;
+            let id = self.tenant_of(conn, tenant)?;
             conn.client
                 .execute(
                     "INSERT INTO log_keys (tenant, verifier, created_at, active) VALUES ($1, $2, $3, TRUE) \
@@ -523,7 +540,7 @@ impl Store for PostgresStore {
 
     fn log_keys(&self, tenant: &str) -> Result<Vec<LogKey>> {
         self.read(|conn| {
-            let id = tenant_of(conn, tenant)?;
+            let id = self.tenant_of(conn, tenant)?;
             conn.client
                 .query(
                     "SELECT verifier, created_at, active FROM log_keys WHERE tenant = $1 \
@@ -548,7 +565,7 @@ impl Store for PostgresStore {
         let body =
             serde_json::to_string(principal).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.read(|conn| {
-            let id = tenant_of(conn, tenant)?;
+            let id = self.tenant_of(conn, tenant)?;
             let inserted = conn
                 .client
                 .execute(
@@ -567,7 +584,7 @@ impl Store for PostgresStore {
 
     fn principal(&self, tenant: &str, slug: &str) -> Result<Principal> {
         self.read(|conn| {
-            let id = tenant_of(conn, tenant)?;
+            let id = self.tenant_of(conn, tenant)?;
             let not_found = || StoreError::NotFound {
                 what: format!("principal {slug:?}"),
             };
@@ -589,7 +606,7 @@ impl Store for PostgresStore {
 
     fn principals(&self, tenant: &str) -> Result<Vec<Principal>> {
         self.read(|conn| {
-            let id = tenant_of(conn, tenant)?;
+            let id = self.tenant_of(conn, tenant)?;
             conn.client
                 .query(
                     "SELECT slug, body FROM principals WHERE tenant = $1 ORDER BY slug",
@@ -609,7 +626,7 @@ impl Store for PostgresStore {
 
     fn create_token(&self, token: &TokenRecord) -> Result<()> {
         self.read(|conn| {
-            let id = tenant_of(conn, &token.tenant)?;
+            let id = self.tenant_of(conn, &token.tenant)?;
             let exists: bool = col(
                 &conn
                     .client
@@ -689,7 +706,7 @@ impl Store for PostgresStore {
 
     fn revoke_token(&self, tenant: &str, id: &str, now: &str) -> Result<()> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             let not_found = || StoreError::NotFound {
                 what: format!("live token {id:?}"),
             };
@@ -712,7 +729,7 @@ impl Store for PostgresStore {
 
     fn tokens(&self, tenant: &str) -> Result<Vec<TokenRecord>> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             conn.client
                 .query(
                     "SELECT id, digest, principal, label, created_at, revoked_at FROM tokens \
@@ -761,14 +778,14 @@ impl Store for PostgresStore {
 
     fn latest_checkpoint(&self, tenant: &str) -> Result<StoredCheckpoint> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             latest_checkpoint(&mut conn.client, t, tenant)
         })
     }
 
     fn checkpoint_at(&self, tenant: &str, size: u64) -> Result<StoredCheckpoint> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             let not_found = || StoreError::NotFound {
                 what: format!("a signed checkpoint at size {size}"),
             };
@@ -787,7 +804,7 @@ impl Store for PostgresStore {
 
     fn checkpoints(&self, tenant: &str) -> Result<Vec<StoredCheckpoint>> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             conn.client
                 .query(
                     "SELECT size, root, note FROM checkpoints WHERE tenant = $1 ORDER BY size",
@@ -802,7 +819,7 @@ impl Store for PostgresStore {
 
     fn entry_at(&self, tenant: &str, index: u64) -> Result<StoredEntry> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             let not_found = || StoreError::NotFound {
                 what: format!("entry {index} of tenant {tenant:?}"),
             };
@@ -821,7 +838,7 @@ impl Store for PostgresStore {
 
     fn entry_by_id(&self, tenant: &str, id: &Hash) -> Result<StoredEntry> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             let s = conn.statement(
                 "SELECT seq, id, content_id, kind, body FROM entries WHERE tenant = $1 AND id = $2",
             )?;
@@ -838,7 +855,7 @@ impl Store for PostgresStore {
 
     fn entry_by_content(&self, tenant: &str, content_id: &ContentId) -> Result<StoredEntry> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             let s = conn.statement(
                 "SELECT seq, id, content_id, kind, body FROM entries WHERE tenant = $1 AND content_id = $2",
             )?;
@@ -855,7 +872,7 @@ impl Store for PostgresStore {
 
     fn read_nodes(&self, tenant: &str, ids: &[NodeId]) -> Result<Vec<Hash>> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             read_nodes(&mut conn.client, t, ids)
         })
     }
@@ -867,7 +884,7 @@ impl Store for PostgresStore {
         before: Option<u64>,
     ) -> Result<Vec<StoredEntry>> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             if !storable(key) {
                 return Ok(Vec::new());
             }
@@ -887,7 +904,7 @@ impl Store for PostgresStore {
 
     fn count_with_key(&self, tenant: &str, key: &str, before: Option<u64>) -> Result<u64> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             if !storable(key) {
                 return Ok(0);
             }
@@ -910,7 +927,7 @@ impl Store for PostgresStore {
         before: Option<u64>,
     ) -> Result<Vec<(String, u64, Hash)>> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             if !storable(prefix) {
                 return Ok(Vec::new());
             }
@@ -951,7 +968,7 @@ impl Store for PostgresStore {
         // One row per key from the index (tenant, key, entry); the entries
         // table is never touched.
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             if !storable(prefix) {
                 return Ok(Vec::new());
             }
@@ -982,7 +999,7 @@ impl Store for PostgresStore {
 
     fn keys_with_prefix(&self, tenant: &str, prefix: &str) -> Result<Vec<String>> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             if !storable(prefix) {
                 return Ok(Vec::new());
             }
@@ -1004,7 +1021,7 @@ impl Store for PostgresStore {
     #[allow(clippy::too_many_lines)] // Three cursors merged in one pass; splitting would hide the order.
     fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()> {
         self.read(|conn| {
-            let t = tenant_of(conn, tenant)?;
+            let t = self.tenant_of(conn, tenant)?;
             // One snapshot for checkpoints, entries, keys and nodes.
             let mut tx = conn
                 .client

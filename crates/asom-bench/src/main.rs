@@ -43,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         Some("serve") => serve::run(&args[1..]),
         _ => {
             bail!(
-                "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs] | gates [--quick] | audit [--quick] | serve [--seconds S] [--requests N] [--clients C] [--only sqlite|postgres] [--workload healthz|whoami|evidence|gates]"
+                "usage: asom-bench ledger [--quick] [--only references|append|verify|concurrent|proofs] | gates [--quick] | audit [--quick] | serve [--seconds S] [--requests N] [--clients C] [--only sqlite|postgres] [--workload healthz,whoami,evidence,gates]"
             )
         }
     }

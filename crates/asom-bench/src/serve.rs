@@ -86,8 +86,8 @@ struct Options {
     requests: Option<u64>,
     clients: usize,
     only: Option<String>,
-    /// Run only this workload (`healthz`, `whoami`, `evidence`, `gates`), to
-    /// profile one.
+    /// Run only these workloads (comma-separated: `healthz`, `whoami`,
+    /// `evidence`, `gates`), to profile them.
     workload: Option<String>,
 }
 
@@ -116,7 +116,7 @@ impl Options {
                 other => bail!(
                     "asom-bench serve: unknown option {other:?}; usage: asom-bench serve \
                      [--seconds S] [--requests N] [--clients C] [--only sqlite|postgres] \
-                     [--workload healthz|whoami|evidence|gates]"
+                     [--workload healthz,whoami,evidence,gates]"
                 ),
             }
         }
@@ -129,10 +129,10 @@ impl Options {
             "--requests must be 1 to {MAX_REQUESTS}"
         );
         ensure!(
-            o.workload
-                .as_deref()
-                .is_none_or(|w| { ["healthz", "whoami", "evidence", "gates"].contains(&w) }),
-            "--workload must be healthz, whoami, evidence or gates"
+            o.workload.as_deref().is_none_or(|w| w
+                .split(',')
+                .all(|w| ["healthz", "whoami", "evidence", "gates"].contains(&w))),
+            "--workload takes healthz, whoami, evidence or gates, comma-separated"
         );
         ensure!(
             (1..=1024).contains(&o.clients),
@@ -1154,7 +1154,7 @@ fn measure(world: &World, server: &Server, name: &str, options: &Options) -> any
         if options
             .workload
             .as_deref()
-            .is_some_and(|w| w != workload.name())
+            .is_some_and(|w| !w.split(',').any(|w| w == workload.name()))
         {
             continue;
         }

@@ -694,9 +694,27 @@ impl Governance<'_> {
         gate: Gate,
         before: Option<u64>,
     ) -> Result<Option<Decision>> {
-        Ok(self
-            .latest::<Decision>(&format!("decision:{id}:{gate}"), "decision", "", before)?
-            .0)
+        // The last index under the key, from the key index alone: a release's
+        // decisions grow with every check, and only the last one is read.
+        let key = format!("decision:{id}:{gate}");
+        let last = self
+            .store
+            .key_groups(&self.tenant, &key, before)?
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, indexes)| indexes.last().copied());
+        let Some(index) = last else {
+            return Ok(None);
+        };
+        let entry = self.store.entry_at(&self.tenant, index)?;
+        if entry.kind != "decision" {
+            return Err(asom_store::StoreError::Corrupt(format!(
+                "entry {index} is indexed under {key:?} but is a {} entry",
+                entry.kind
+            ))
+            .into());
+        }
+        content_field(&entry, "").map(Some)
     }
 
     /// Replays the decision entry at `index`: rebuilds its input from the

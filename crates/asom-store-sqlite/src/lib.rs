@@ -506,6 +506,18 @@ impl asom_ledger::merkle::NodeReader for ConnNodes<'_> {
 /// SQLite's BINARY order (UTF-8 bytes, which is code point order): the prefix
 /// with its last character bumped, after dropping trailing U+10FFFF. `None`
 /// when there is no such string (every key qualifies).
+/// The exclusive upper bound of the keys starting with `prefix`, as an SQL
+/// value: the next string after the prefix's range, or, when there is none
+/// (an empty prefix, or only `char::MAX`), an empty BLOB, which `SQLite` orders
+/// after every TEXT value. Always bounded, so the key index is scanned as a
+/// range from both ends rather than to the end of the tenant's keys.
+fn key_upper_bound(prefix: &str) -> rusqlite::types::Value {
+    prefix_upper_bound(prefix).map_or(
+        rusqlite::types::Value::Blob(Vec::new()),
+        rusqlite::types::Value::Text,
+    )
+}
+
 fn prefix_upper_bound(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while chars.last() == Some(&char::MAX) {
@@ -1402,19 +1414,30 @@ impl Store for SqliteStore {
                 .prepare_cached(
                     "SELECT k.key, k.entry, e.id FROM entry_keys k \
                      JOIN entries e ON e.key = ((k.tenant << 40) | k.entry) \
-                     WHERE k.tenant = ?1 AND k.key >= ?2 AND (?3 IS NULL OR k.key < ?3) AND k.entry < ?4 \
+                     WHERE k.tenant = ?1 AND k.key >= ?2 AND k.key < ?3 AND k.entry < ?4 \
                      ORDER BY k.key, k.entry",
                 )
                 .map_err(backend)?;
             let rows = s
-                .query_map(params![t, prefix, prefix_upper_bound(prefix), before_bound(before)], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
-                })
+                .query_map(
+                    params![t, prefix, key_upper_bound(prefix), before_bound(before)],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                        ))
+                    },
+                )
                 .map_err(backend)?;
             rows.map(|row| {
                 let (key, index, id) = row.map_err(backend)?;
                 let index = index as u64;
-                Ok((key, index, hash_from(&id, || format!("id of entry {index}"))?))
+                Ok((
+                    key,
+                    index,
+                    hash_from(&id, || format!("id of entry {index}"))?,
+                ))
             })
             .collect()
         })
@@ -1433,13 +1456,13 @@ impl Store for SqliteStore {
             let mut s = conn
                 .prepare_cached(
                     "SELECT key, group_concat(entry) FROM entry_keys \
-                     WHERE tenant = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) AND entry < ?4 \
+                     WHERE tenant = ?1 AND key >= ?2 AND key < ?3 AND entry < ?4 \
                      GROUP BY key ORDER BY key",
                 )
                 .map_err(backend)?;
             let rows = s
                 .query_map(
-                    params![t, prefix, prefix_upper_bound(prefix), before_bound(before)],
+                    params![t, prefix, key_upper_bound(prefix), before_bound(before)],
                     |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
                 )
                 .map_err(backend)?;
@@ -1466,11 +1489,11 @@ impl Store for SqliteStore {
             let t = self.tenant_id(conn, tenant)?;
             let mut s = conn
                 .prepare_cached(
-                    "SELECT DISTINCT key FROM entry_keys WHERE tenant = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3) \
+                    "SELECT DISTINCT key FROM entry_keys WHERE tenant = ?1 AND key >= ?2 AND key < ?3 \
                      ORDER BY key",
                 )
                 .map_err(backend)?;
-            let rows = s.query_map(params![t, prefix, prefix_upper_bound(prefix)], |r| r.get(0)).map_err(backend)?;
+            let rows = s.query_map(params![t, prefix, key_upper_bound(prefix)], |r| r.get(0)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<String>>>().map_err(backend)
         })
     }

@@ -135,3 +135,48 @@ fn a_tampered_tree_is_refused_before_signing() {
     );
     assert_eq!(store.latest_checkpoint("alpha").expect("latest").size, 4);
 }
+
+/// When a table was last analyzed by hand (not by autovacuum), per ledger table.
+fn analyzed(db: &TestDatabase) -> Vec<(String, bool)> {
+    db.client()
+        .query(
+            "SELECT relname::text, last_analyze IS NOT NULL FROM pg_stat_user_tables \
+             WHERE relname IN ('entries', 'entry_keys', 'nodes', 'checkpoints') ORDER BY relname",
+            &[],
+        )
+        .expect("pg_stat_user_tables")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[test]
+fn a_log_that_doubles_refreshes_the_planner_statistics() {
+    let Some(admin) =
+        support::admin_url("schema::a_log_that_doubles_refreshes_the_planner_statistics")
+    else {
+        return;
+    };
+    let db = TestDatabase::create(&admin);
+    let store = store_with_log(&db, 511);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        analyzed(&db).iter().all(|(_, done)| !done),
+        "no ANALYZE below 512 entries: {:?}",
+        analyzed(&db)
+    );
+    let entry = NewEntry::new("record", &serde_json::json!({"n": 511}), "ci-bot").expect("valid");
+    store.append("alpha", vec![entry]).expect("append");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let tables = analyzed(&db);
+        if tables.len() == 4 && tables.iter().all(|(_, done)| *done) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 512th entry analyzes the ledger tables: {tables:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -57,7 +57,7 @@ use asom_ledger::merkle::NodeId;
 use asom_ledger::note::{NoteSigner, NoteVerifier};
 use asom_store::{
     Appended, ContentId, LogKey, LogVisitor, NewEntry, Result, ScannedEntry, Store, StoreError,
-    StoredCheckpoint, StoredEntry, Tenant, TokenRecord,
+    StoredCheckpoint, StoredEntry, Tenant, TenantIds, TokenRecord,
 };
 use postgres::error::SqlState;
 use postgres::types::FromSql;
@@ -108,8 +108,7 @@ pub struct PostgresStore {
     jobs: Mutex<Option<SyncSender<PendingAppend>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     signers: Signers,
-    /// Tenant slugs to their row ids, as read: a tenant's id never changes.
-    tenant_ids: RwLock<HashMap<String, i64>>,
+    tenant_ids: TenantIds,
 }
 
 #[allow(clippy::needless_pass_by_value)] // Used as `.map_err(backend)`.
@@ -291,22 +290,14 @@ impl PostgresStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             signers,
-            tenant_ids: RwLock::default(),
+            tenant_ids: TenantIds::default(),
         })
     }
 
     /// The row id of tenant `slug`, from memory once read (one round trip
     /// less per read).
     fn tenant_of(&self, conn: &mut Conn, slug: &str) -> Result<i64> {
-        if let Some(id) = self.tenant_ids.read().expect("tenant ids lock").get(slug) {
-            return Ok(*id);
-        }
-        let id = tenant_of(conn, slug)?;
-        self.tenant_ids
-            .write()
-            .expect("tenant ids lock")
-            .insert(slug.to_owned(), id);
-        Ok(id)
+        self.tenant_ids.get_or_read(slug, || tenant_of(conn, slug))
     }
 
     /// Runs `f` on a pooled connection.

@@ -36,7 +36,7 @@ use asom_ledger::merkle::{Frontier, NodeId, ProofError, leaf_hash};
 use asom_ledger::note::{NoteSigner, NoteVerifier};
 use asom_store::{
     Appended, ContentId, LogKey, LogVisitor, NewEntry, Result, ScannedEntry, Store, StoreError,
-    StoredCheckpoint, StoredEntry, Tenant, TokenRecord, build_entry_bytes,
+    StoredCheckpoint, StoredEntry, Tenant, TenantIds, TokenRecord, build_entry_bytes,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
 
@@ -76,8 +76,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Readers,
     signers: Signers,
-    /// Tenant slugs to their row ids, as read: a tenant's id never changes.
-    tenant_ids: RwLock<HashMap<String, i64>>,
+    tenant_ids: TenantIds,
 }
 
 /// Most read connections one store keeps open. Readers beyond it wait for a
@@ -330,7 +329,7 @@ impl SqliteStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             readers: Readers::new(),
-            tenant_ids: RwLock::default(),
+            tenant_ids: TenantIds::default(),
             signers,
         })
     }
@@ -367,15 +366,7 @@ impl SqliteStore {
 
     /// The row id of tenant `slug`, from memory once read.
     fn tenant_id(&self, conn: &Connection, slug: &str) -> Result<i64> {
-        if let Some(id) = self.tenant_ids.read().expect("tenant ids lock").get(slug) {
-            return Ok(*id);
-        }
-        let id = tenant_id(conn, slug)?;
-        self.tenant_ids
-            .write()
-            .expect("tenant ids lock")
-            .insert(slug.to_owned(), id);
-        Ok(id)
+        self.tenant_ids.get_or_read(slug, || tenant_id(conn, slug))
     }
 
     /// Runs `f` on a pooled read connection.

@@ -38,6 +38,33 @@ pub use entry::{
 };
 pub use verification::{VerifyFailure, open_checkpoint, verify_tenant_log};
 
+/// A backend's tenant slugs and their row ids, filled as they are read. A
+/// tenant's id never changes once created and tenants are never deleted, so
+/// an id read once holds for the life of the process (in every process);
+/// only ids that exist are kept.
+#[derive(Default)]
+pub struct TenantIds(std::sync::RwLock<std::collections::HashMap<String, i64>>);
+
+impl TenantIds {
+    /// The id of `slug`, from memory, or from `read` once.
+    pub fn get_or_read(&self, slug: &str, read: impl FnOnce() -> Result<i64>) -> Result<i64> {
+        if let Some(id) = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(slug)
+        {
+            return Ok(*id);
+        }
+        let id = read()?;
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(slug.to_owned(), id);
+        Ok(id)
+    }
+}
+
 /// Everything that can go wrong in a store.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

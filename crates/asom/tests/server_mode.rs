@@ -3,6 +3,7 @@
 //! `asom serve`, decided the same as in process; and what the CLI
 //! says when the server mode cannot do what is asked.
 
+use support::Served;
 use tempfile::TempDir;
 
 mod support;
@@ -106,53 +107,6 @@ fn server_mode_says_what_it_cannot_do() {
 #[path = "../../asom-store-postgres/tests/support/mod.rs"]
 mod pg;
 
-/// `asom serve` as a child process; its URL read from its first log line.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Served {
-    fn start(cwd: &std::path::Path, dir: &std::path::Path, store: &str) -> Self {
-        use std::io::BufRead as _;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_asom"))
-            .current_dir(cwd)
-            .env_remove("ASOM_TOKEN")
-            .env_remove("ASOM_SERVER")
-            .arg("--dir")
-            .arg(dir)
-            .args(["--store", store, "serve", "--listen", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting asom serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split("listening on ")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .map(str::to_owned)
-            })
-            .expect("asom serve prints where it listens");
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Self { child, url }
-    }
-
-    fn stop(mut self) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let exit = self.child.wait().expect("wait");
-        assert!(exit.success(), "asom serve exits 0 on SIGTERM: {exit:?}");
-    }
-}
-
 #[test]
 fn two_servers_on_one_postgres_never_fork_the_log() {
     let Some(admin) = pg::admin_url("two_servers_on_one_postgres_never_fork_the_log") else {
@@ -195,8 +149,8 @@ fn two_servers_on_one_postgres_never_fork_the_log() {
         .to_owned();
     // Two replicas on the one database (sharing the asom directory's key).
     let servers = [
-        Served::start(tmp.path(), &dir, &db.url),
-        Served::start(tmp.path(), &dir, &db.url),
+        Served::start(tmp.path(), &dir, Some(&db.url)),
+        Served::start(tmp.path(), &dir, Some(&db.url)),
     ];
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)

@@ -9,63 +9,17 @@
 //! secrets differ, and those are masked before the outputs are compared.
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 use tempfile::TempDir;
 
 mod support;
 
-use support::{Output, Run};
+use support::{Output, Run, Served};
 
 const PRODUCT: &str = "sales";
 const RELEASE: &str = "sales@1.0.0";
-
-/// `asom serve` as a child process on a store; its URL read from its log.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Served {
-    fn start(cwd: &Path, dir: &Path) -> Self {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_asom"))
-            .current_dir(cwd)
-            .env_remove("ASOM_TOKEN")
-            .env_remove("ASOM_SERVER")
-            .env_remove("ASOM_NOW")
-            .arg("--dir")
-            .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting asom serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split("listening on ")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .map(str::to_owned)
-            })
-            .expect("asom serve prints where it listens");
-        // It logs a line per request: keep reading, or it blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Self { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One store and its principals' tokens.
 struct Side {
@@ -101,7 +55,7 @@ impl Pair {
         };
         let local = init("local");
         let served = init("served");
-        let process = Served::start(tmp.path(), &served.dir);
+        let process = Served::start(tmp.path(), &served.dir, None);
         Self {
             tmp,
             local,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{Output, Run};
+use support::{Output, Run, Served};
 use tempfile::TempDir;
 
 const PRODUCT: &str = "sales";
@@ -110,52 +110,6 @@ impl World {
     }
 }
 
-/// `asom serve` on a store, as a child process; its URL read from its log.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Served {
-    fn start(cwd: &Path, dir: &Path) -> Self {
-        use std::io::BufRead as _;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_asom"))
-            .current_dir(cwd)
-            .env_remove("ASOM_TOKEN")
-            .env_remove("ASOM_SERVER")
-            .env_remove("ASOM_NOW")
-            .arg("--dir")
-            .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting asom serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split("listening on ")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .map(str::to_owned)
-            })
-            .expect("asom serve prints where it listens");
-        // It logs a line per request: keep reading, or it blocks.
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Self { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Replaces what legitimately differs between two stores: 64-hex-digit
 /// entry ids, and times (RFC 3339, or as `time` displays them:
 /// `2026-11-21 12:43:22.116 +00:00:00`).
@@ -242,7 +196,7 @@ impl Pair {
         let tmp = TempDir::new().expect("temp dir");
         let local = World::new(tmp.path(), "local");
         let served = World::new(tmp.path(), "served");
-        let serve = Served::start(tmp.path(), &served.dir);
+        let serve = Served::start(tmp.path(), &served.dir, None);
         Self {
             tmp,
             local,

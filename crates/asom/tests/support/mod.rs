@@ -156,3 +156,70 @@ impl Run {
         }
     }
 }
+
+/// `asom serve` as a child process on a store (`--store`, or the directory's
+/// embedded one); its URL read from its log. Killed when dropped, unless
+/// [`Served::stop`] stopped it first.
+pub struct Served {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Served {
+    /// Starts `asom --dir DIR [--store STORE] serve --listen 127.0.0.1:0` in
+    /// `cwd`, without the caller's token, server or clock.
+    pub fn start(cwd: &Path, dir: &Path, store: Option<&str>) -> Self {
+        use std::io::BufRead as _;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_asom"));
+        command
+            .current_dir(cwd)
+            .env_remove("ASOM_TOKEN")
+            .env_remove("ASOM_SERVER")
+            .env_remove("ASOM_NOW")
+            .arg("--dir")
+            .arg(dir);
+        if let Some(store) = store {
+            command.args(["--store", store]);
+        }
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting asom serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split("listening on ")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_owned)
+            })
+            .expect("asom serve prints where it listens");
+        // It logs a line per request: keep reading, or it blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Self { child, url }
+    }
+
+    /// Stops it with SIGTERM and asserts a clean exit.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "asom serve exits 0 on SIGTERM: {exit:?}");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // Already reaped by `stop`, or still running: kill and reap it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

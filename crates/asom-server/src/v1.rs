@@ -16,9 +16,9 @@
 //!    with another body is a 422, and a retry while the first is running a 409
 //!    with `Retry-After: 1`.
 //!    Server errors (5xx) are not kept, so a retry runs again. The record is
-//!    kept in the process: replicas do not share it, but the ledger itself
-//!    stores identical content once, so a retried evidence record is never
-//!    written twice whichever replica answers.
+//!    kept in the store when it keeps request keys (PostgreSQL: every replica
+//!    on the database shares it), else in the process. Either way the ledger
+//!    stores identical content once.
 //! 5. **Decoding.** The body must be the operation's JSON; unknown fields are
 //!    errors (400).
 //! 6. **Running.** Steps 3 to 6 run in one task on the blocking pool, with a
@@ -41,11 +41,24 @@ use axum::routing::post;
 
 use crate::AppState;
 use crate::api::{self, ApiError, OpContext, Operation};
+use asom_store::{KeyClaim, RequestKey, Store};
 
 /// How long an idempotent answer is kept.
 const IDEMPOTENCY_TTL: Duration = Duration::from_hours(24);
 /// How many idempotent answers are kept at most (the oldest go first).
 const IDEMPOTENCY_CAPACITY: usize = 100_000;
+/// How long a claim of a shared `Idempotency-Key` that was never settled
+/// (its process died mid-operation) holds before a retry may take it over.
+/// Longer than any operation runs, so a slow one is not run twice.
+const SHARED_KEY_LEASE: Duration = Duration::from_mins(10);
+
+fn other_request() -> ApiError {
+    ApiError::Rule(
+        "this Idempotency-Key was used with another request body; use a new key for a new request"
+            .to_owned(),
+    )
+}
+
 /// The longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -202,9 +215,14 @@ fn serve<O: Operation>(
                 key,
             );
             let fingerprint = Hash::of(&[O::PATH.as_bytes(), b"\n", bytes].concat());
-            match state.idempotency.begin(&slot, fingerprint) {
+            let (begun, shared) = state
+                .idempotency
+                .begin(state.store.as_ref(), &slot, fingerprint);
+            match begun {
                 Begin::Run => Some(Claim {
                     idempotency: &state.idempotency,
+                    store: state.store.as_ref(),
+                    shared,
                     slot: Some(slot),
                 }),
                 Begin::Replay(status, body) => {
@@ -237,6 +255,9 @@ fn serve<O: Operation>(
 /// released if the operation panicked.
 struct Claim<'a> {
     idempotency: &'a Idempotency,
+    store: &'a dyn Store,
+    /// Claimed in the store (shared by every process on it), not in memory.
+    shared: bool,
     slot: Option<Slot>,
 }
 
@@ -254,14 +275,16 @@ impl Claim<'_> {
             // Server errors are not kept: a retry runs again.
             Err(_) => None,
         };
-        self.idempotency.finish(&slot, kept);
+        self.idempotency
+            .finish(self.store, self.shared, &slot, kept);
     }
 }
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
-            self.idempotency.finish(&slot, None);
+            self.idempotency
+                .finish(self.store, self.shared, &slot, None);
         }
     }
 }
@@ -348,15 +371,55 @@ struct IdempotencyInner {
 }
 
 impl Idempotency {
-    fn begin(&self, slot: &Slot, fingerprint: Hash) -> Begin {
+    /// Claims `slot` in the store when it keeps request keys (`asom serve`
+    /// processes on one PostgreSQL database share them), else in this
+    /// process's memory. Says which.
+    fn begin(&self, store: &dyn Store, slot: &Slot, fingerprint: Hash) -> (Begin, bool) {
+        let key = RequestKey {
+            tenant: &slot.0,
+            principal: &slot.1,
+            key: &slot.2,
+        };
+        let claim = match store.claim_request_key(&key, &fingerprint, SHARED_KEY_LEASE) {
+            Ok(None) => return (self.begin_in_memory(slot, fingerprint), false),
+            Ok(Some(claim)) => claim,
+            Err(e) => return (Begin::Err(ApiError::from(e)), true),
+        };
+        let begun = match claim {
+            KeyClaim::Claimed => Begin::Run,
+            KeyClaim::Running => Begin::Running,
+            KeyClaim::Done { status, body } => Begin::Replay(status, body),
+            KeyClaim::OtherRequest => Begin::Err(other_request()),
+        };
+        (begun, true)
+    }
+
+    /// Keeps `answer` for the slot, or releases it (`None`), where it was claimed.
+    fn finish(&self, store: &dyn Store, shared: bool, slot: &Slot, answer: Option<(u16, Vec<u8>)>) {
+        if !shared {
+            self.finish_in_memory(slot, answer);
+            return;
+        }
+        let key = RequestKey {
+            tenant: &slot.0,
+            principal: &slot.1,
+            key: &slot.2,
+        };
+        let answer = answer
+            .as_ref()
+            .map(|(status, body)| (*status, body.as_slice()));
+        if let Err(e) = store.settle_request_key(&key, answer) {
+            // The claim stays until its lease ends; retries get 409 meanwhile.
+            tracing::error!(error = %e, "settling an Idempotency-Key failed");
+        }
+    }
+
+    fn begin_in_memory(&self, slot: &Slot, fingerprint: Hash) -> Begin {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.expire();
         if let Some(kept) = inner.slots.get(slot) {
             if kept.fingerprint != fingerprint {
-                return Begin::Err(ApiError::Rule(
-                    "this Idempotency-Key was used with another request body; use a new key for a new request"
-                        .to_owned(),
-                ));
+                return Begin::Err(other_request());
             }
             return match &kept.state {
                 SlotState::Running => Begin::Running,
@@ -376,7 +439,7 @@ impl Idempotency {
         Begin::Run
     }
 
-    fn finish(&self, slot: &Slot, answer: Option<(u16, Vec<u8>)>) {
+    fn finish_in_memory(&self, slot: &Slot, answer: Option<(u16, Vec<u8>)>) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         match answer {
             Some((status, body)) => {

@@ -46,6 +46,7 @@
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -56,8 +57,8 @@ use asom_ledger::checkpoint::Checkpoint;
 use asom_ledger::merkle::NodeId;
 use asom_ledger::note::{NoteSigner, NoteVerifier};
 use asom_store::{
-    Appended, ContentId, LogKey, LogVisitor, NewEntry, Result, ScannedEntry, Store, StoreError,
-    StoredCheckpoint, StoredEntry, Tenant, TenantIds, TokenRecord,
+    Appended, ContentId, KeyClaim, LogKey, LogVisitor, NewEntry, RequestKey, Result, ScannedEntry,
+    Store, StoreError, StoredCheckpoint, StoredEntry, Tenant, TenantIds, TokenRecord,
 };
 use postgres::error::SqlState;
 use postgres::types::FromSql;
@@ -109,6 +110,8 @@ pub struct PostgresStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     signers: Signers,
     tenant_ids: TenantIds,
+    /// Request keys claimed by this process, to purge old records now and then.
+    request_key_claims: AtomicU64,
 }
 
 #[allow(clippy::needless_pass_by_value)] // Used as `.map_err(backend)`.
@@ -291,6 +294,7 @@ impl PostgresStore {
             writer: Mutex::new(Some(writer)),
             signers,
             tenant_ids: TenantIds::default(),
+            request_key_claims: AtomicU64::new(0),
         })
     }
 
@@ -320,6 +324,10 @@ impl Drop for PostgresStore {
         self.close();
     }
 }
+
+/// Every how many claims of request keys a process removes the records past
+/// their 24 hours.
+const PURGE_EVERY: u64 = 1024;
 
 /// The tenant's id through a cached statement.
 fn tenant_of(conn: &mut Conn, slug: &str) -> Result<i64> {
@@ -1006,6 +1014,110 @@ impl Store for PostgresStore {
             }
             .map_err(backend)?;
             rows.iter().map(|row| col(row, 0)).collect()
+        })
+    }
+
+    fn claim_request_key(
+        &self,
+        key: &RequestKey<'_>,
+        fingerprint: &Hash,
+        lease: std::time::Duration,
+    ) -> Result<Option<KeyClaim>> {
+        if !storable(key.principal) || !storable(key.key) {
+            return Err(StoreError::Invalid(
+                "an Idempotency-Key cannot hold a NUL character".into(),
+            ));
+        }
+        self.read(|conn| {
+            let t = self.tenant_of(conn, key.tenant)?;
+            // Now and then, remove the records past their 24 hours.
+            if self
+                .request_key_claims
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(PURGE_EVERY) {
+                conn.client
+                    .execute(
+                        "DELETE FROM request_keys WHERE claimed_at < now() - interval '24 hours'",
+                        &[],
+                    )
+                    .map_err(backend)?;
+            }
+            // A new claim; or one over a record past its 24 hours; or over a
+            // claim of the same request never settled within the lease (its
+            // process died).
+            let claim = conn.statement(
+                "INSERT INTO request_keys (tenant, principal, key, fingerprint) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant, principal, key) DO UPDATE \
+                 SET fingerprint = EXCLUDED.fingerprint, claimed_at = now(), status = NULL, body = NULL \
+                 WHERE request_keys.claimed_at < now() - interval '24 hours' \
+                    OR (request_keys.status IS NULL \
+                        AND request_keys.fingerprint = EXCLUDED.fingerprint \
+                        AND request_keys.claimed_at < now() - make_interval(secs => $5)) \
+                 RETURNING true",
+            )?;
+            let fingerprint = fingerprint.as_bytes().as_slice();
+            let claimed = conn
+                .client
+                .query_opt(
+                    &claim,
+                    &[&t, &key.principal, &key.key, &fingerprint, &lease.as_secs_f64()],
+                )
+                .map_err(backend)?
+                .is_some();
+            if claimed {
+                return Ok(Some(KeyClaim::Claimed));
+            }
+            let read = conn.statement(
+                "SELECT fingerprint, status, body FROM request_keys \
+                 WHERE tenant = $1 AND principal = $2 AND key = $3",
+            )?;
+            let Some(row) = conn
+                .client
+                .query_opt(&read, &[&t, &key.principal, &key.key])
+                .map_err(backend)?
+            else {
+                // Released between the two statements: the client retries.
+                return Ok(Some(KeyClaim::Running));
+            };
+            if col::<&[u8]>(&row, 0)? != fingerprint {
+                return Ok(Some(KeyClaim::OtherRequest));
+            }
+            Ok(Some(match col::<Option<i32>>(&row, 1)? {
+                None => KeyClaim::Running,
+                Some(status) => KeyClaim::Done {
+                    status: u16::try_from(status).map_err(|_| {
+                        StoreError::Corrupt(format!("request key status {status}"))
+                    })?,
+                    body: col::<Option<Vec<u8>>>(&row, 2)?.unwrap_or_default(),
+                },
+            }))
+        })
+    }
+
+    fn settle_request_key(&self, key: &RequestKey<'_>, answer: Option<(u16, &[u8])>) -> Result<()> {
+        self.read(|conn| {
+            let t = self.tenant_of(conn, key.tenant)?;
+            if let Some((status, body)) = answer {
+                let keep = conn.statement(
+                    "UPDATE request_keys SET status = $4, body = $5 \
+                     WHERE tenant = $1 AND principal = $2 AND key = $3 AND status IS NULL",
+                )?;
+                conn.client
+                    .execute(
+                        &keep,
+                        &[&t, &key.principal, &key.key, &i32::from(status), &body],
+                    )
+                    .map_err(backend)?;
+            } else {
+                let release = conn.statement(
+                    "DELETE FROM request_keys \
+                     WHERE tenant = $1 AND principal = $2 AND key = $3 AND status IS NULL",
+                )?;
+                conn.client
+                    .execute(&release, &[&t, &key.principal, &key.key])
+                    .map_err(backend)?;
+            }
+            Ok(())
         })
     }
 

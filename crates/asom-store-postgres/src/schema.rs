@@ -7,7 +7,10 @@ use crate::backend;
 
 /// Every migration, in order; schema version `n` has the first `n` applied.
 /// Shipped migrations never change; a change is a new file.
-pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_request_keys.sql"),
+];
 
 /// The advisory lock key that serialises migrations across processes
 /// (`asom` in ASCII).

@@ -38,6 +38,35 @@ pub use entry::{
 };
 pub use verification::{VerifyFailure, open_checkpoint, verify_tenant_log};
 
+/// Whose `Idempotency-Key` a record is: keys are per tenant and principal.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestKey<'a> {
+    /// The tenant's slug.
+    pub tenant: &'a str,
+    /// The principal the request was authenticated as.
+    pub principal: &'a str,
+    /// The `Idempotency-Key` header's value.
+    pub key: &'a str,
+}
+
+/// What claiming an `Idempotency-Key` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// The key is this request's: run it, then settle the key.
+    Claimed,
+    /// The key's first request is still running.
+    Running,
+    /// The key's first request was answered: send this again.
+    Done {
+        /// The HTTP status answered.
+        status: u16,
+        /// The body answered.
+        body: Vec<u8>,
+    },
+    /// The key was used with another operation or body.
+    OtherRequest,
+}
+
 /// A backend's tenant slugs and their row ids, filled as they are read. A
 /// tenant's id never changes once created and tenants are never deleted, so
 /// an id read once holds for the life of the process (in every process);
@@ -372,6 +401,31 @@ pub trait Store: Send + Sync {
     fn read_nodes(&self, tenant: &str, ids: &[NodeId]) -> Result<Vec<Hash>>;
     /// Streams the whole log (entries, then nodes) to `visitor`.
     fn scan_log(&self, tenant: &str, visitor: &mut dyn LogVisitor) -> Result<()>;
+
+    // --- shared Idempotency-Key records ---
+
+    /// Claims an `Idempotency-Key` for a request whose operation and body
+    /// digest to `fingerprint`, in storage that every process on this backend
+    /// shares. `Ok(None)`: the backend keeps no such records (the default;
+    /// the server then keeps keys in its own memory). A claim older than
+    /// `lease` that was never settled (its process died) is taken over;
+    /// records older than 24 hours are gone.
+    fn claim_request_key(
+        &self,
+        key: &RequestKey<'_>,
+        fingerprint: &Hash,
+        lease: std::time::Duration,
+    ) -> Result<Option<KeyClaim>> {
+        let _ = (key, fingerprint, lease);
+        Ok(None)
+    }
+
+    /// Settles a key this process claimed: keeps the answer (`Some`) for
+    /// retries, or releases the key (`None`) so that a retry runs again.
+    fn settle_request_key(&self, key: &RequestKey<'_>, answer: Option<(u16, &[u8])>) -> Result<()> {
+        let _ = (key, answer);
+        Ok(())
+    }
 }
 
 /// A [`asom_ledger::merkle::NodeReader`] over one tenant of a store.

@@ -192,6 +192,7 @@ fn two_servers_on_one_postgres_never_fork_the_log() {
         .into_iter()
         .flat_map(|t| t.join().expect("client thread"))
         .collect();
+    a_key_holds_on_every_replica(&servers, &ci, &agent);
     for s in servers {
         s.stop();
     }
@@ -209,4 +210,40 @@ fn two_servers_on_one_postgres_never_fork_the_log() {
     drop(store);
     // One log, every checkpoint consistent with the last.
     asom().args(["ledger", "verify"]).run().ok();
+}
+
+/// An Idempotency-Key used on one replica holds on the other: the retry gets
+/// the first answer, another body with the key is refused.
+fn a_key_holds_on_every_replica(servers: &[Served; 2], ci: &str, agent: &ureq::Agent) {
+    let post = |server: &Served, key: &str, build: &str| {
+        let body = serde_json::json!({
+            "release": "sales@1.0.0", "control": "C-06", "category": "T3",
+            "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            "build": build, "environment": "ci", "status": "pass",
+            "source_type": "junit", "source_ref": "s3://bucket/retried.xml",
+            "sha256": format!("{:064x}", 99_999),
+        });
+        let mut response = agent
+            .post(&format!("{}/t/default/v1/evidence", server.url))
+            .header("Authorization", &format!("Bearer {ci}"))
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", key)
+            .send(serde_json::to_vec(&body).expect("json").as_slice())
+            .expect("the server answers");
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let text = response.body_mut().read_to_string().expect("body");
+        (response.status().as_u16(), replayed, text)
+    };
+    let first = post(&servers[0], "retried-build", "b-retried");
+    assert_eq!((first.0, first.1), (200, false), "{}", first.2);
+    let retry = post(&servers[1], "retried-build", "b-retried");
+    assert_eq!(
+        (retry.0, retry.1),
+        (200, true),
+        "the other replica replays the first answer: {}",
+        retry.2
+    );
+    assert_eq!(retry.2, first.2, "byte for byte");
+    let other = post(&servers[1], "retried-build", "b-other");
+    assert_eq!(other.0, 422, "{}", other.2);
 }

@@ -47,6 +47,12 @@ fn clip(text: &str) -> String {
 
 /// RFC 3339 timestamps in UTC for serde (the `time` crate's serde support is
 /// not enabled in this workspace).
+/// `at` as RFC 3339 in UTC, as CRQs serialize their times.
+#[must_use]
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    timestamp::format(at)
+}
+
 pub(crate) mod timestamp {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::OffsetDateTime;

@@ -1202,6 +1202,12 @@ fn crq_transitions_follow_the_state_machine_and_decisions_are_kept() {
         "{text}"
     );
     assert!(text.contains("QA Approved"), "{text}");
+    // Times as in the JSON: RFC 3339, UTC.
+    let at = shown["history"][0]["at"].as_str().expect("history time");
+    assert!(
+        at.ends_with('Z') && text.contains(&format!("new -> assess by bob at {at}\n")),
+        "{at}: {text}"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -308,11 +308,18 @@ pub fn crq_on(runner: &Runner<'_>, command: &CrqCommand, printer: &Printer) -> C
     }
 }
 
-/// `asom crq show` as text: the CRQ, its window, history and decisions.
+/// `asom crq show` as text: the CRQ, its window, history and decisions,
+/// times in RFC 3339 as in the JSON.
 fn crq_text(crq: &Crq) -> String {
+    use asom_core::crq::rfc3339;
     let mut out = format!("{}\nrelease   {}\n", crq_line(crq), crq.release());
     if let Some(w) = crq.window() {
-        let _ = writeln!(out, "window    {} .. {}", w.start(), w.end());
+        let _ = writeln!(
+            out,
+            "window    {} .. {}",
+            rfc3339(w.start()),
+            rfc3339(w.end())
+        );
     }
     let _ = writeln!(out, "history");
     for t in crq.history() {
@@ -322,7 +329,7 @@ fn crq_text(crq: &Crq) -> String {
             t.from.as_str(),
             t.to.as_str(),
             t.by,
-            t.at
+            rfc3339(t.at)
         );
     }
     let _ = writeln!(out, "decisions");
@@ -333,7 +340,7 @@ fn crq_text(crq: &Crq) -> String {
             a.decision,
             a.stage.as_str(),
             a.approver,
-            a.at
+            rfc3339(a.at)
         );
     }
     out

@@ -408,8 +408,8 @@ pub trait Store: Send + Sync {
     /// digest to `fingerprint`, in storage that every process on this backend
     /// shares. `Ok(None)`: the backend keeps no such records (the default;
     /// the server then keeps keys in its own memory). A claim older than
-    /// `lease` that was never settled (its process died) is taken over;
-    /// records older than 24 hours are gone.
+    /// `lease` that was never settled (its process died) is taken over by
+    /// the same request; records older than 24 hours are gone.
     fn claim_request_key(
         &self,
         key: &RequestKey<'_>,
